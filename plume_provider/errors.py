@@ -1,0 +1,477 @@
+"""Every failure the Plume client raises, and the one place that maps a response to one.
+
+```
+PlumeError                      base of everything below
+├── ConfigurationError          settings unusable (no credentials, no partner id, ...)
+├── InputValidationError        input rejected before any call (quotes in a name, bad serial, ...)
+└── ApiError                    .status .method .path .api_message .hint
+    ├── AuthenticationError     401, or the token endpoint refused the credentials
+    ├── PermissionDeniedError   403 that is not the WAF (e.g. node of another partner)
+    │   └── PartnerLockedError  403 on register: partner locked for new accounts
+    ├── NotFoundError           404
+    ├── ConflictError           409 (accountId taken, node owned by another customer, ...)
+    ├── ValidationError         400 / 422
+    │   └── LicenseLimitError   422 on claim: numPodsAuthorized reached
+    ├── RateLimitedError        WAF 403 (RequestBlocked) / 429 after the wait cap
+    ├── ServerError             5xx
+    └── TransportError          connect error, timeout, dropped connection (status None)
+```
+
+`make_error` is the only function that turns an HTTP response into an exception. Operations
+pass an `OperationContext` (what was attempted, on which ids) so the message names the object
+and the hint names the next step. Messages never carry credentials: Plume's own message goes
+through `redact`, and paths are reported without their query string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from plume_provider.redaction import redact
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConflictError",
+    "InputValidationError",
+    "LicenseLimitError",
+    "NotFoundError",
+    "OperationContext",
+    "PartnerLockedError",
+    "PermissionDeniedError",
+    "PlumeError",
+    "RateLimitedError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+    "is_rate_limited",
+    "make_error",
+    "make_transport_error",
+]
+
+TOKEN_HINT = (
+    "token rejected: check PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) "
+    "and the partnerId scope"
+)
+STATIC_TOKEN_HINT = (
+    "the pre-issued PLUME_TOKEN was rejected or has expired: issue a new one, or configure "
+    "PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) and PLUME_PARTNER_ID instead"
+)
+WAF_BLOCK_NAME = "RequestBlocked"
+_MAX_BODY_IN_MESSAGE = 300
+
+
+class PlumeError(Exception):
+    """Base class of every error raised by `plume_provider`."""
+
+
+class ConfigurationError(PlumeError):
+    """The settings cannot work (missing credentials, missing partner id, bad URL)."""
+
+
+class InputValidationError(PlumeError):
+    """An input was rejected locally, before any call reached Plume.
+
+    `errors` holds `(field, reason)` pairs, ready for Pulumi `CheckFailure`s.
+    """
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[tuple[str, str]] = errors or []
+
+    @classmethod
+    def from_pydantic(cls, exc: Any, *, subject: str = "input") -> InputValidationError:
+        """Build from a `pydantic.ValidationError`, keeping one `(field, reason)` per problem."""
+        pairs: list[tuple[str, str]] = []
+        for item in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(part) for part in item.get("loc", ())) or subject
+            message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+            pairs.append((loc, message))
+        text = "; ".join(f"{loc}: {msg}" for loc, msg in pairs) or str(exc)
+        return cls(f"invalid {subject}: {text}", pairs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.errors))
+
+
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """What an operation was doing, for messages and hints.
+
+    `operation` is the client method name (`claim_node`), `subject` a short human phrase
+    (`claim node LAB-POD-0007`), `ids` the object ids the hint templates may name.
+    """
+
+    operation: str
+    subject: str
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+class ApiError(PlumeError):
+    """A call to Plume failed: carries where (method, path), Plume's message and a next step."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        status: int | None,
+        method: str,
+        path: str,
+        api_message: str = "",
+        hint: str = "",
+        operation: str = "",
+    ) -> None:
+        self.summary = summary
+        self.status = status
+        self.method = method
+        self.path = path
+        self.api_message = api_message
+        self.hint = hint
+        self.operation = operation
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.method} {self.path}"
+        status = f"HTTP {self.status}" if self.status is not None else "no response"
+        line = f"{self.summary} ({status} on {where})"
+        if self.api_message:
+            line += f": {self.api_message}"
+        return f"{line}\nhint: {self.hint}" if self.hint else line
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, method={self.method!r}, "
+            f"path={self.path!r}, api_message={self.api_message!r}, hint={self.hint!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_api_error, (type(self), self.__dict__.copy()))
+
+
+def _rebuild_api_error(cls: type[ApiError], state: dict[str, Any]) -> ApiError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, err._render())
+    return err
+
+
+class AuthenticationError(ApiError):
+    """401 from the API, or the token endpoint refused the credentials or scope."""
+
+
+class PermissionDeniedError(ApiError):
+    """403 that is not the WAF: the caller may not do this (e.g. another partner's node)."""
+
+
+class PartnerLockedError(PermissionDeniedError):
+    """403 on register: the partner is locked for new account creation."""
+
+
+class NotFoundError(ApiError):
+    """404: the customer, location, node or partner does not exist (for this partner)."""
+
+
+class ConflictError(ApiError):
+    """409, or a confirmed ownership clash (node claimed elsewhere, accountId taken)."""
+
+
+class ValidationError(ApiError):
+    """400 / 422: Plume rejected the input."""
+
+
+class LicenseLimitError(ValidationError):
+    """422 on claim: the location reached numPodsAuthorized."""
+
+
+class RateLimitedError(ApiError):
+    """WAF 403 (RequestBlocked) or 429; raised only once the wait cap is spent."""
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        retry_after: float | None = None,
+        waited_seconds: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.retry_after = retry_after
+        self.waited_seconds = waited_seconds
+        super().__init__(summary, **kwargs)
+
+
+class ServerError(ApiError):
+    """5xx from Plume."""
+
+
+class TransportError(ApiError):
+    """No usable response: connect error, timeout or dropped connection."""
+
+
+# (operation, status) -> hint template; `{name}` placeholders come from OperationContext.ids.
+_HINTS: dict[tuple[str, int], str] = {
+    ("register_customer", 400): "a required field is missing; check accountId and partnerId",
+    ("register_customer", 403): (
+        "partner {partner_id} is locked for new accounts; ask Plume to unlock it"
+    ),
+    ("register_customer", 404): (
+        "partner {partner_id} is unknown to Plume; check plume:partnerId / PLUME_PARTNER_ID"
+    ),
+    ("register_customer", 409): (
+        "accountId {account_id} already exists for partner {partner_id} (it was taken before "
+        "this call); set adopt: true on the PlumeCustomer (or importId) to manage it, "
+        "or choose another accountId"
+    ),
+    ("register_customer", 422): (
+        "check the email (well formed and not used by another customer), acceptLanguage, "
+        "and that the token scope carries partnerId {partner_id}"
+    ),
+    ("get_customer", 401): (
+        "customer {customer_id} is unknown to this partner (Plume answers 401 for other "
+        "partners' customers), or " + TOKEN_HINT
+    ),
+    ("get_customer", 404): "customer {customer_id} does not exist; it may have been deleted",
+    ("update_customer", 404): "customer {customer_id} does not exist; it may have been deleted",
+    ("update_customer", 409): (
+        "accountId {account_id} is already used by another customer of this partner; "
+        "choose another accountId"
+    ),
+    ("update_customer", 422): "check the email (well formed and not already used) and name",
+    ("list_locations", 404): "customer {customer_id} does not exist; it may have been deleted",
+    ("set_onboarding_checkpoint", 404): (
+        "location {location_id} of customer {customer_id} does not exist"
+    ),
+    ("set_onboarding_checkpoint", 422): "the checkpoint must be PodsAdded or OnboardingComplete",
+    ("find_customers_by_account_id", 403): (
+        "partner {partner_id} may not search customers; check the partnerId scope of the token"
+    ),
+    ("find_customers_by_account_id", 422): "the accountId to search for is not allowed",
+    ("claim_node", 404): (
+        "serial {serial_number} is not in partner {partner_id}'s inventory; check the serial "
+        "or ask Plume to provision it (or location {location_id} does not exist)"
+    ),
+    ("claim_node", 409): (
+        "node {serial_number} is claimed by another customer; unclaim it there first"
+    ),
+    ("claim_node", 500): "Plume's inventory service may be unreachable; retry later",
+    ("claim_node", 503): (
+        "the claim may have taken effect; run the operation again or check node "
+        "{serial_number} with lookup_node"
+    ),
+    ("list_nodes", 404): "location {location_id} of customer {customer_id} does not exist",
+    ("rename_node", 404): "node {node_id} is not claimed at location {location_id}",
+    ("unclaim_node", 404): "location {location_id} does not exist or has no claimed nodes",
+    ("lookup_node", 403): (
+        "node {serial_number} belongs to another partner's inventory; check the serial"
+    ),
+    ("lookup_node", 404): (
+        "serial {serial_number} is unknown to Plume; check the serial or ask Plume to provision it"
+    ),
+}
+
+_STATUS_HINTS: dict[int, str] = {
+    400: "Plume says a required field is missing; check the input",
+    401: TOKEN_HINT,
+    403: "this partner may not do this; check the partnerId scope and the object's owner",
+    404: "the object does not exist (or not for this partner); check the ids",
+    409: "the object conflicts with an existing one; check ownership and unique fields",
+    422: "Plume rejected the input; fix the field named in the message",
+    429: "Plume is rate limiting this client; lower PLUME_REQUESTS_PER_SECOND",
+    500: "Plume failed internally; retry later",
+    502: "Plume's gateway failed; retry later",
+    503: "Plume is unavailable; retry later",
+    504: "Plume's gateway timed out; retry later",
+}
+
+_STATUS_CLASSES: dict[int, type[ApiError]] = {
+    400: ValidationError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitedError,
+}
+
+_PODS_AUTHORIZED = re.compile(r"numPodsAuthorized\D{0,5}(\d+)", re.IGNORECASE)
+
+
+class _Ids(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _fill(template: str, ids: Mapping[str, str]) -> str:
+    return template.format_map(_Ids(ids))
+
+
+def _parse_body(response: httpx.Response) -> tuple[str, str, bool]:
+    """Return (error name, message, is_json) from a Plume or Okta error body."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        text = response.text.strip().replace("\n", " ")
+        return "", text[:_MAX_BODY_IN_MESSAGE], False
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("name") or ""), str(error.get("message") or ""), True
+        if isinstance(error, str):
+            description = body.get("error_description")
+            message = f"{error}: {description}" if description else error
+            return error, message, True
+        if "message" in body:
+            return str(body.get("name") or ""), str(body["message"]), True
+    return "", "", body is not None
+
+
+def parse_retry_after(response: httpx.Response) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date), or None."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from time import time
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def is_rate_limited(response: httpx.Response, name: str = "", is_json: bool = True) -> bool:
+    """True for a 429, or a 403 from the WAF (`RequestBlocked`, `Retry-After`, non-JSON body)."""
+    if response.status_code == 429:
+        return True
+    if response.status_code != 403:
+        return False
+    return name == WAF_BLOCK_NAME or "retry-after" in response.headers or not is_json
+
+
+def _token_error(response: httpx.Response, context: OperationContext, message: str) -> ApiError:
+    status = response.status_code
+    hint = (
+        TOKEN_HINT
+        if status < 500
+        else ("the token endpoint failed; retry later or check PLUME_TOKEN_URL")
+    )
+    return AuthenticationError(
+        "fetching an OAuth token failed",
+        status=status,
+        method=response.request.method,
+        path=response.request.url.path,
+        api_message=redact(message),
+        hint=hint,
+        operation=context.operation,
+    )
+
+
+def make_error(
+    response: httpx.Response,
+    *,
+    operation_context: OperationContext,
+    waited_seconds: float | None = None,
+    static_token: bool = False,
+) -> ApiError:
+    """Map a non-success response to the matching `ApiError` subclass.
+
+    The only place that inspects an error status. `waited_seconds` is given when the rate-limit
+    wait cap is spent; `static_token` changes the 401 hint for pre-issued tokens.
+    """
+    context = operation_context
+    status = response.status_code
+    name, message, is_json = _parse_body(response)
+    if context.operation == "fetch_token":
+        return _token_error(response, context, message)
+
+    ids = context.ids
+    common: dict[str, Any] = {
+        "status": status,
+        "method": response.request.method,
+        "path": response.request.url.path,
+        "api_message": redact(message),
+        "operation": context.operation,
+    }
+    summary = f"{context.subject} failed"
+
+    if is_rate_limited(response, name, is_json):
+        retry_after = parse_retry_after(response)
+        waited = waited_seconds or 0.0
+        what = "the WAF blocked the request" if status == 403 else "rate limited"
+        return RateLimitedError(
+            f"{summary}: {what}; gave up after waiting {waited:.1f} s in total",
+            retry_after=retry_after,
+            waited_seconds=waited,
+            hint=(
+                "Plume allows 2,000 requests per 5 minutes per IP (about 6 per second); lower "
+                "PLUME_REQUESTS_PER_SECOND or raise max_rate_limit_wait_seconds, then retry"
+            ),
+            **common,
+        )
+
+    template = _HINTS.get((context.operation, status)) or _STATUS_HINTS.get(status, "")
+    cls: type[ApiError] = _STATUS_CLASSES.get(status, ApiError)
+    if status >= 500:
+        cls = ServerError
+        template = template or "Plume failed; retry later"
+    elif status == 401 and static_token:
+        template = STATIC_TOKEN_HINT
+    elif status == 403 and context.operation == "register_customer":
+        cls = PartnerLockedError
+    elif status == 422 and context.operation == "claim_node":
+        cls, template = _claim_422(message)
+
+    if not template:
+        template = f"unexpected HTTP {status}; check the request"
+    return cls(summary, hint=_fill(template, ids), **common)
+
+
+def _claim_422(message: str) -> tuple[type[ApiError], str]:
+    lowered = message.lower()
+    if "monitor" in lowered:
+        return ValidationError, (
+            "location {location_id} is in monitor mode; take it out of monitor mode first"
+        )
+    if "accountid" in lowered or "unique" in lowered:
+        return ValidationError, (
+            "the customer's accountId+partnerId is not unique; check customer {customer_id}"
+        )
+    match = _PODS_AUTHORIZED.search(message)
+    limit = f"numPodsAuthorized={match.group(1)}" if match else "its numPodsAuthorized limit"
+    return LicenseLimitError, (
+        "location {location_id} has reached "
+        + limit.replace("{", "{{").replace("}", "}}")
+        + "; unclaim a node or ask Plume for more licenses"
+    )
+
+
+def make_transport_error(
+    err: httpx.TransportError, *, operation_context: OperationContext, method: str, path: str
+) -> TransportError:
+    """Wrap an httpx transport failure (caller raises it `from err`)."""
+    kind = type(err).__name__
+    if isinstance(err, httpx.TimeoutException):
+        hint = "Plume did not answer in time; retry later or raise PLUME_TIMEOUT_SECONDS"
+    elif isinstance(err, httpx.ConnectError):
+        hint = "cannot connect to Plume; check PLUME_API_URL / PLUME_TOKEN_URL and the network"
+    else:
+        hint = "the connection dropped before Plume answered; retry later"
+    return TransportError(
+        f"{operation_context.subject} failed",
+        status=None,
+        method=method,
+        path=path,
+        api_message=redact(f"{kind}: {err}" if str(err) else kind),
+        hint=hint,
+        operation=operation_context.operation,
+    )

@@ -1,0 +1,110 @@
+"""Client settings: explicit values first, then `PLUME_*` environment variables.
+
+Secrets are `SecretStr`, so `repr()`/`str()` of the settings never show them; they are also
+registered with the redaction filter so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from plume_provider.errors import ConfigurationError
+from plume_provider.redaction import register_secret
+
+__all__ = ["AuthMode", "PlumeSettings"]
+
+AuthMode = Literal["oauth", "static"]
+
+
+class PlumeSettings(BaseSettings):
+    """Where Plume is, how to authenticate, and how hard to push it."""
+
+    model_config = SettingsConfigDict(env_prefix="PLUME_", extra="ignore", frozen=True)
+
+    api_url: str = "http://127.0.0.1:8765/api"
+    token_url: str = "http://127.0.0.1:8765/oauth2/token"
+    auth_header: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    partner_id: str | None = None
+    token: SecretStr | None = None
+    requests_per_second: float = Field(default=6.0, ge=0)
+    burst: int = Field(default=6, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    max_rate_limit_wait_seconds: float = Field(default=300.0, ge=0)
+
+    @classmethod
+    def from_values(cls, **explicit: object) -> PlumeSettings:
+        """Build from explicit values (None means "not given"), falling back to env vars."""
+        given: dict[str, Any] = {key: value for key, value in explicit.items() if value is not None}
+        return cls(**given)
+
+    @field_validator("api_url", "token_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("client_id", "partner_id")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("auth_header", "client_secret", "token")
+    @classmethod
+    def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> PlumeSettings:
+        for secret in (self.auth_header, self.client_secret, self.token):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+        basic = self.basic_credentials()
+        if basic is not None:
+            register_secret(basic)
+            register_secret(basic.removeprefix("Basic ").strip())
+        return self
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        """`static` when a pre-issued token is configured, else `oauth`."""
+        return "static" if self.token is not None else "oauth"
+
+    def basic_credentials(self) -> str | None:
+        """The `Basic ...` header value from PLUME_AUTH_HEADER or client id + secret."""
+        if self.auth_header is not None:
+            value = self.auth_header.get_secret_value()
+            return value if value.lower().startswith("basic ") else f"Basic {value}"
+        if self.client_id and self.client_secret is not None:
+            raw = f"{self.client_id}:{self.client_secret.get_secret_value()}".encode()
+            return "Basic " + base64.b64encode(raw).decode("ascii")
+        return None
+
+    def require_usable(self) -> None:
+        """Raise `ConfigurationError` unless these settings can authenticate."""
+        if self.auth_mode == "static":
+            return
+        if self.basic_credentials() is None:
+            if self.client_id or self.client_secret is not None:
+                raise ConfigurationError(
+                    "PLUME_CLIENT_ID and PLUME_CLIENT_SECRET must be set together"
+                )
+            raise ConfigurationError(
+                "no Plume credentials: set PLUME_AUTH_HEADER (the 'Basic ...' value), or "
+                "PLUME_CLIENT_ID and PLUME_CLIENT_SECRET, or a pre-issued PLUME_TOKEN"
+            )
+        if not self.partner_id:
+            raise ConfigurationError(
+                "PLUME_PARTNER_ID (plume:partnerId) is required: the OAuth token scope is "
+                "'partnerId:<id> role:partnerIdAdmin'"
+            )
