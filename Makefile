@@ -1,0 +1,56 @@
+# plume-fleet: the commands a user and CI run. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.plume-fleet-installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.txt
+	@scripts/venv.sh "$(PYTHON)" "$(VENV)"
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the project with its test tools
+
+lab: ## Start the emulator and run `pulumi up` on the lab stack (needs the Pulumi CLI)
+	@scripts/lab.sh up
+
+destroy: ## Run `pulumi destroy` on the lab stack
+	@scripts/lab.sh destroy
+
+refresh: ## Run `pulumi refresh` on the lab stack
+	@scripts/lab.sh refresh
+
+preview: ## Run `pulumi preview` on the lab stack
+	@scripts/lab.sh preview
+
+emulator: $(STAMP) ## Run the Plume Cloud emulator in the foreground on 127.0.0.1:8765
+	$(PY) -m plume_emulator --port $${LAB_PORT:-8765} --db $${LAB_DIR:-.lab}/plume.sqlite
+
+emulator-stop: ## Stop the emulator that `make lab` started in the background
+	@scripts/lab.sh stop-emulator
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP) ## pytest only (pytest's exit 5, "no tests ran", counts as a failure)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; exit $$rc
+
+test: lint typecheck unit ## The whole check: lint, types and every test
+
+bench: $(STAMP) ## Provisioning benchmark (prints numbers, writes docs/performance.md)
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	$(PY) bench/provision.py
+
+clean: ## Remove the venv and lab state
+	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,80 @@
+"""The plume-fleet Pulumi program: the stack's customers and nodes, declared from stack config.
+
+It only composes: the fleet is validated as a whole before any resource is declared, then each
+customer becomes a `PlumeCustomer` named `customer-<accountId>` and each node a `PlumeNode` named
+`node-<serialNumber>`, so names stay stable when the list is reordered.
+"""
+
+import pulumi
+
+from plume_provider.fleet import FLEET_CONFIG_KEYS, CustomerSpec, Fleet, load_fleet
+from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
+
+
+def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
+    """One customer, protected or retained as the stack says, imported when it names an id."""
+    return PlumeCustomer(
+        f"customer-{spec.account_id}",
+        PlumeCustomerArgs(
+            account_id=spec.account_id,
+            name=spec.name,
+            email=spec.email,
+            profile=spec.profile,
+            accept_language=spec.accept_language,
+            onboarding_checkpoint=spec.onboarding_checkpoint,
+            adopt=spec.adopt,
+        ),
+        opts=pulumi.ResourceOptions(
+            protect=fleet.protect,
+            retain_on_delete=fleet.retain_on_delete,
+            import_=spec.import_id,
+        ),
+    )
+
+
+def main() -> None:
+    """Declare the fleet and export what an operator looks up afterwards."""
+    config = pulumi.Config()
+    fleet = load_fleet({key: config.get(key) for key in FLEET_CONFIG_KEYS})
+    customers: dict[str, PlumeCustomer] = {}
+    nodes: dict[str, PlumeNode] = {}
+    for spec in fleet.customers:
+        customer = customers[spec.account_id] = declare_customer(spec, fleet)
+        for node_spec in spec.nodes:
+            nodes[node_spec.serial_number] = PlumeNode(
+                f"node-{node_spec.serial_number}",
+                PlumeNodeArgs(
+                    customer_id=customer.customer_id,
+                    location_id=customer.location_id,
+                    serial_number=node_spec.serial_number,
+                    nickname=node_spec.nickname,
+                ),
+            )
+
+    pulumi.export(
+        "customers",
+        {
+            account_id: {"customerId": c.customer_id, "locationId": c.location_id}
+            for account_id, c in customers.items()
+        },
+    )
+    pulumi.export(
+        "nodes",
+        {
+            serial: {
+                "customerId": n.customer_id,
+                "locationId": n.location_id,
+                "residentialGateway": n.residential_gateway,
+            }
+            for serial, n in nodes.items()
+        },
+    )
+    pulumi.export(
+        "licensesInUse",
+        pulumi.Output.all(*(n.id for n in nodes.values())).apply(
+            lambda ids: sum(1 for node_id in ids if node_id)
+        ),
+    )
+
+
+main()

@@ -1,0 +1,186 @@
+"""`make lab`, the README's first command: driven with a stand-in `pulumi` that records what it is
+asked to do, and once more without any `pulumi` at all. A last test runs the real CLI when one is
+installed (it cannot be installed on the CI machines)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+
+STAND_IN_PULUMI = """#!{python}
+import json, os, sys, urllib.request
+record = {{"argv": sys.argv[1:], "cwd": os.getcwd(),
+          "env": {{k: v for k, v in os.environ.items() if k.startswith("PULUMI_")}}}}
+if sys.argv[1:2] == ["up"]:
+    url = os.environ["STAND_IN_EMULATOR_URL"] + "/_emulator/health"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        record["emulator_health"] = json.loads(response.read())
+with open(os.environ["STAND_IN_LOG"], "a") as log:
+    log.write(json.dumps(record) + "\\n")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def base_env(path: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
+    return {**keep, "PATH": path, "VENV": str(VENV), "PYTHON": sys.executable}
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A lab dir and port of this test's own; whatever emulator `make lab` starts is stopped."""
+    lab_dir = tmp_path / "lab"
+    port = free_port()
+    yield {"dir": lab_dir, "port": port}
+    subprocess.run(
+        ["scripts/lab.sh", "stop-emulator"],
+        cwd=REPO,
+        env={**os.environ, "LAB_DIR": str(lab_dir)},
+        capture_output=True,
+        check=False,
+    )
+
+
+def test_make_lab_starts_the_emulator_and_runs_up_on_the_lab_stack(
+    tmp_path: Path, lab: dict[str, Any]
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_in = bin_dir / "pulumi"
+    stand_in.write_text(STAND_IN_PULUMI.format(python=sys.executable))
+    stand_in.chmod(0o755)
+    log = tmp_path / "pulumi-calls.jsonl"
+    url = f"http://127.0.0.1:{lab['port']}"
+    env = base_env(f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    env.update(
+        LAB_DIR=str(lab["dir"]),
+        LAB_PORT=str(lab["port"]),
+        STAND_IN_LOG=str(log),
+        STAND_IN_EMULATOR_URL=url,
+    )
+
+    result = subprocess.run(
+        ["make", "--no-print-directory", "lab"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [call["argv"][:2] for call in calls] == [["stack", "select"], ["up", "--yes"]]
+    select, up = calls
+    assert "--create" in select["argv"]
+    assert "lab" in select["argv"]
+    assert up["argv"][up["argv"].index("--stack") + 1] == "lab"
+    assert f"plume:apiUrl={url}/api" in up["argv"]
+    assert f"plume:tokenUrl={url}/oauth2/token" in up["argv"]
+    assert up["emulator_health"] == {"status": "ok"}
+    state_dir = (lab["dir"] / "state").resolve()
+    for call in calls:
+        assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{state_dir}"
+        assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "plume-lab"
+        project = yaml.safe_load((Path(call["cwd"]) / "Pulumi.yaml").read_text())
+        assert project["name"] == "plume-fleet"
+        assert (Path(call["cwd"]) / project["stackConfigDir"] / "Pulumi.lab.yaml").is_file()
+    assert state_dir.is_dir()
+    assert (lab["dir"] / "emulator.pid").is_file()
+    assert httpx.get(f"{url}/_emulator/health").json() == {"status": "ok"}
+
+
+def test_make_lab_without_pulumi_says_how_to_install_it_and_starts_nothing(
+    tmp_path: Path, lab: dict[str, Any]
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for tool in ("make", "bash", "env", "dirname"):
+        found = shutil.which(tool)
+        assert found, f"{tool} is needed to run make lab"
+        (tools / tool).symlink_to(found)
+    env = base_env(str(tools))
+    env.update(LAB_DIR=str(lab["dir"]), LAB_PORT=str(lab["port"]))
+
+    result = subprocess.run(
+        ["make", "--no-print-directory", "lab"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert len(lines) == 1, result.stderr
+    assert "Pulumi CLI is not installed" in lines[0]
+    assert "get.pulumi.com" in lines[0]
+    assert not lab["dir"].exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{lab['port']}/_emulator/health")
+
+
+@pytest.mark.skipif(
+    shutil.which("pulumi") is None,
+    reason="the Pulumi CLI is not on PATH (its installer cannot run on these machines)",
+)
+def test_real_pulumi_up_and_destroy_on_the_lab_stack(tmp_path: Path, emulator: Any) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+        shutil.copy(REPO / name, project / name)
+    shutil.copytree(REPO / "stacks", project / "stacks")
+    (project / ".venv").symlink_to(VENV)
+    state = tmp_path / "state"
+    state.mkdir()
+    env = base_env(os.environ["PATH"])
+    env.update(
+        PULUMI_BACKEND_URL=f"file://{state}",
+        PULUMI_CONFIG_PASSPHRASE="plume-lab",
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PYTHONPATH=str(REPO),
+    )
+
+    def pulumi(*args: str) -> None:
+        subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=project,
+            env=env,
+            check=True,
+            timeout=600,
+        )
+
+    pulumi("stack", "select", "--create", "lab")
+    pulumi("config", "set", "plume:apiUrl", emulator.api_url, "--stack", "lab")
+    pulumi("config", "set", "plume:tokenUrl", emulator.token_url, "--stack", "lab")
+    pulumi("up", "--yes", "--stack", "lab")
+    partner = emulator.state()["partners"]["lab-partner"]
+    assert len(partner["customers"]) == 3
+    assert partner["licenses_in_use"] == 7
+    pulumi("destroy", "--yes", "--stack", "lab")
+    partner = emulator.state()["partners"]["lab-partner"]
+    assert partner["customers"] == []
+    assert partner["licenses_in_use"] == 0
