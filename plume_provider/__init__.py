@@ -6,6 +6,7 @@ Public names are re-exported here.
 
 from __future__ import annotations
 
+from plume_provider.client import PlumeClient
 from plume_provider.errors import (
     ApiError,
     AuthenticationError,
@@ -59,6 +60,7 @@ __all__ = [
     "OnboardingCheckpoint",
     "PartnerLockedError",
     "PermissionDeniedError",
+    "PlumeClient",
     "PlumeError",
     "PlumeSettings",
     "Profile",
