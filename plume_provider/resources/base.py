@@ -1,0 +1,310 @@
+"""What both Plume dynamic providers share: configuration, the lazy client, pickling, diffing.
+
+Pulumi dill-pickles the provider object into the stack state (`__provider`) and the
+dynamic-provider host unpickles it, caches one object per distinct `__provider` string, calls
+`configure` once with the stack config, then serves up to four calls at a time from threads.
+So a provider here:
+
+* pickles to plain, non-secret data only (`__getstate__`): no settings, credential, token,
+  HTTP client or lock ever reaches the state, and the blob is the same for every instance;
+* reads credentials and endpoints when it runs: stack config given to `configure` first, then
+  the `PLUME_*` environment (`provider_config.settings_from_config`);
+* builds one `PlumeClient` lazily, under a lock, and reuses it (and its token) for every call.
+
+This module's path and the provider class names are part of the state format: the pickled
+`__provider` refers to `plume_provider.resources.customer.CustomerProvider` and
+`plume_provider.resources.node.NodeProvider` by module path. Do not rename or move them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pulumi import ResourceOptions
+from pulumi.dynamic import (
+    CheckFailure,
+    ConfigureRequest,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+)
+from pulumi.runtime.rpc import UNKNOWN
+
+from plume_provider.errors import InputValidationError, PlumeError
+from plume_provider.provider_config import ConfigSource, settings_from_config
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError as PydanticValidationError
+
+    from plume_provider.client import PlumeClient
+    from plume_provider.settings import PlumeSettings
+
+__all__ = [
+    "PROVIDER_KEY",
+    "STATE_FORMAT",
+    "DiffSpec",
+    "PlumeProviderBase",
+    "PlumeResourceError",
+    "check_failures_from_pydantic",
+    "gone",
+    "is_unknown",
+    "known_inputs",
+]
+
+PROVIDER_KEY = "__provider"
+STATE_FORMAT = 1
+"""Version of what `__getstate__` returns; bump only with a `__setstate__` that reads both."""
+
+logger = logging.getLogger("plume_provider.resources")
+
+
+class PlumeResourceError(PlumeError):
+    """A resource operation refused to go on (e.g. adopting a customer that does not match).
+
+    Raised by the providers themselves, not from an HTTP status; the message names the object
+    and the next step, like every `PlumeError`.
+    """
+
+
+def is_unknown(value: object) -> bool:
+    """True for the engine's placeholder of a value not known yet (preview)."""
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def known_inputs(props: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The inputs of `names` that are set and known (no None, no preview placeholder)."""
+    result: dict[str, Any] = {}
+    for name in names:
+        value = props.get(name)
+        if value is not None and not is_unknown(value):
+            result[name] = value
+    return result
+
+
+def gone() -> ReadResult:
+    """The `read` answer for an object that no longer exists: refresh drops it from state."""
+    return ReadResult(id_="", outs={})
+
+
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def check_failures_from_pydantic(
+    err: PydanticValidationError, ignore: Iterable[str] = ()
+) -> list[CheckFailure]:
+    """One `CheckFailure` per bad field (its camelCase input name), the rule as the reason.
+
+    `ignore` names properties whose value is a placeholder (unknown during preview).
+    """
+    skipped = set(ignore)
+    failures: list[CheckFailure] = []
+    seen: set[str] = set()
+    for loc, message in InputValidationError.from_pydantic(err).errors:
+        prop = loc.split(".", 1)[0]
+        if prop in skipped or prop in seen:
+            continue
+        seen.add(prop)
+        reason = message
+        for prefix in _PYDANTIC_PREFIXES:
+            reason = reason.removeprefix(prefix)
+        failures.append(CheckFailure(prop, reason))
+    return failures
+
+
+def _same(old: Any, new: Any, casefold: bool) -> bool:
+    if casefold and isinstance(old, str) and isinstance(new, str):
+        return old.casefold() == new.casefold()
+    return bool(old == new)
+
+
+@dataclass(frozen=True)
+class DiffSpec:
+    """How a resource's inputs change: which keys replace it, which update it in place.
+
+    `optional` keys are managed only while declared: dropping one from the program leaves the
+    live value alone (Plume has no way to clear it) instead of showing a diff forever.
+    `casefold` keys compare case-insensitively (emails). Keys in neither list (e.g. `adopt`,
+    `__provider`) never cause a change. `stables` are the ids an in-place update keeps.
+    """
+
+    replace: tuple[str, ...]
+    update: tuple[str, ...]
+    optional: frozenset[str] = field(default_factory=frozenset)
+    casefold: frozenset[str] = field(default_factory=frozenset)
+    stables: tuple[str, ...] = ()
+
+    def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Keys of `replace` + `update` whose new value differs (or is unknown), in order."""
+        changed: list[str] = []
+        for key in (*self.replace, *self.update):
+            new = news.get(key)
+            if is_unknown(new):
+                changed.append(key)
+            elif new is None and key in self.optional:
+                continue
+            elif not _same(olds.get(key), new, key in self.casefold):
+                changed.append(key)
+        return changed
+
+    def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
+        """The `DiffResult` for normalized `olds` (saved outputs) and `news` (inputs)."""
+        changed = self.changed_keys(olds, news)
+        replaces = [key for key in changed if key in self.replace]
+        if replaces:
+            return DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+        return DiffResult(
+            changes=bool(changed),
+            replaces=[],
+            stables=list(self.stables),
+            delete_before_replace=False,
+        )
+
+
+class PlumeProviderBase(ResourceProvider):
+    """Configuration, the lazy thread-safe client and non-secret pickling for Plume providers.
+
+    Subclasses implement the resource operations with `self.client` and `self.settings`.
+    """
+
+    serialize_as_secret_always: bool = False
+    """The pickled provider holds no secret (a test proves it), so it need not be a secret."""
+
+    _lock: threading.Lock
+    _config: ConfigSource | None
+    _settings: PlumeSettings | None
+    _client: PlumeClient | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reset_runtime()
+
+    def _reset_runtime(self) -> None:
+        """Start with no configuration, settings or client (they are built on first use)."""
+        self._lock = threading.Lock()
+        self._config = None
+        self._settings = None
+        self._client = None
+
+    # -- pickling: plain, non-secret data only --------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What goes into the stack state: a format number, nothing else."""
+        return {"format": STATE_FORMAT}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Restore from the state: runtime parts start empty and are rebuilt lazily."""
+        self._reset_runtime()
+
+    # -- configuration and the client -----------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the stack config; settings and client are (re)built from it on first use."""
+        with self._lock:
+            old, self._client = self._client, None
+            self._config = req.config
+            self._settings = None
+        if old is not None:
+            old.close()
+
+    @property
+    def settings(self) -> PlumeSettings:
+        """Settings from the stack config, then `PLUME_*` env vars (built once)."""
+        settings = self._settings
+        if settings is None:
+            with self._lock:
+                if self._settings is None:
+                    self._settings = settings_from_config(self._config)
+                settings = self._settings
+        return settings
+
+    @property
+    def client(self) -> PlumeClient:
+        """The one `PlumeClient` of this provider object, built on first use."""
+        client = self._client
+        if client is None:
+            settings = self.settings
+            with self._lock:
+                if self._client is None:
+                    from plume_provider.client import PlumeClient
+
+                    self._client = PlumeClient(settings)
+                client = self._client
+        return client
+
+    def default_partner_id(self) -> str | None:
+        """The partner of the provider settings (`plume:partnerId` / `PLUME_PARTNER_ID`)."""
+        return self.settings.partner_id
+
+    def close(self) -> None:
+        """Close the client, if one was built (the next call builds a new one)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def normalized(
+    props: Mapping[str, Any], defaults: Mapping[str, Callable[[], Any]]
+) -> dict[str, Any]:
+    """`props` with each absent (None) key of `defaults` filled by calling its factory."""
+    result = dict(props)
+    for key, factory in defaults.items():
+        if result.get(key) is None:
+            result[key] = factory()
+    return result
+
+
+def snake_case(name: str) -> str:
+    """`radioMac24` -> `radio_mac24`: the Python attribute of a camelCase property."""
+    return _CAMEL_BOUNDARY.sub("_", name).lower()
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+class PlumeResource(Resource):
+    """A dynamic resource whose properties are camelCase on the wire, snake_case in Python.
+
+    Subclasses set `_PROPERTIES` (every input and output property, camelCase) and declare the
+    output attributes as `pulumi.Output[...]` annotations so IDEs complete them. The args
+    dataclass fields are the snake_case names of the input properties.
+    """
+
+    _PROPERTIES: ClassVar[tuple[str, ...]] = ()
+    _to_property: ClassVar[dict[str, str]] = {}
+    _to_attribute: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._to_attribute = {prop: snake_case(prop) for prop in cls._PROPERTIES}
+        cls._to_property = {attr: prop for prop, attr in cls._to_attribute.items()}
+
+    def __init__(
+        self,
+        provider: ResourceProvider,
+        resource_name: str,
+        args: Any,
+        opts: ResourceOptions | None = None,
+    ) -> None:
+        # Every output gets a placeholder so the SDK creates its attribute (`customer.customer_id`);
+        # None is not sent to the engine.
+        props: dict[str, Any] = dict.fromkeys(self._to_property)
+        for item in fields(args):
+            value = getattr(args, item.name)
+            if value is not None:
+                props[item.name] = value
+        super().__init__(provider, resource_name, props, opts)
+
+    def translate_input_property(self, prop: str) -> str:
+        """Python attribute (`account_id`) -> property name (`accountId`)."""
+        return self._to_property.get(prop, prop)
+
+    def translate_output_property(self, prop: str) -> str:
+        """Property name (`customerId`) -> Python attribute (`customer_id`)."""
+        return self._to_attribute.get(prop, prop)

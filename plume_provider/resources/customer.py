@@ -1,0 +1,431 @@
+"""`PlumeCustomer`: a Plume customer account (and its first location) declared in code.
+
+Input properties (the API's names): `accountId` (required), `partnerId` (default: the
+provider's partner), `name`, `email`, `profile` (`auto`), `acceptLanguage` (`en-US`),
+`onboardingCheckpoint`, `adopt`. Outputs: `customerId`, `locationId`, `accountId`, `partnerId`,
+`name`, `email`, `profile`, `acceptLanguage`, `onboardingCheckpoint`, `createdAt`.
+
+Changes: `partnerId`, `profile` and `acceptLanguage` (fixed at registration) replace the
+customer, deleting first; `accountId`, `name`, `email` are one PATCH; `onboardingCheckpoint`
+is its own call; `adopt` changes nothing live.
+
+`CustomerProvider` is referenced by this module path from every stack state: keep it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    UpdateResult,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from plume_provider.errors import (
+    AuthenticationError,
+    ConflictError,
+    InputValidationError,
+    NotFoundError,
+    PlumeError,
+)
+from plume_provider.models import Customer, CustomerRegistration, CustomerUpdate, Location
+from plume_provider.resources.base import (
+    PROVIDER_KEY,
+    DiffSpec,
+    PlumeProviderBase,
+    PlumeResource,
+    PlumeResourceError,
+    check_failures_from_pydantic,
+    gone,
+    is_unknown,
+    known_inputs,
+    logger,
+)
+
+__all__ = ["CUSTOMER_DIFF", "CustomerProvider", "PlumeCustomer", "PlumeCustomerArgs"]
+
+INPUTS = (
+    "accountId",
+    "partnerId",
+    "name",
+    "email",
+    "profile",
+    "acceptLanguage",
+    "onboardingCheckpoint",
+    "adopt",
+)
+OUTPUTS = (
+    "customerId",
+    "locationId",
+    "accountId",
+    "partnerId",
+    "name",
+    "email",
+    "profile",
+    "acceptLanguage",
+    "onboardingCheckpoint",
+    "createdAt",
+)
+_REGISTRATION_INPUTS = INPUTS[:-1]
+_PATCHABLE = ("accountId", "name", "email")
+_DEFAULTS = {"profile": "auto", "acceptLanguage": "en-US"}
+
+CUSTOMER_DIFF = DiffSpec(
+    replace=("partnerId", "profile", "acceptLanguage"),
+    update=("accountId", "name", "email", "onboardingCheckpoint"),
+    optional=frozenset({"name", "email", "onboardingCheckpoint"}),
+    casefold=frozenset({"email"}),
+    stables=("customerId", "locationId", "createdAt"),
+)
+
+
+def _with_defaults(props: Mapping[str, Any], partner_id: str | None) -> dict[str, Any]:
+    result = dict(props)
+    for key, value in _DEFAULTS.items():
+        if result.get(key) is None:
+            result[key] = value
+    if result.get("partnerId") is None and partner_id is not None:
+        result["partnerId"] = partner_id
+    return result
+
+
+def _outputs(
+    customer: Customer,
+    location_id: str | None,
+    declared: Mapping[str, Any],
+    *,
+    profile: str | None,
+    checkpoint: str | None,
+) -> dict[str, Any]:
+    """Outputs from Plume's answer; declared values fill what the answer leaves out."""
+    return {
+        "customerId": customer.id,
+        "locationId": location_id,
+        "accountId": customer.account_id or declared.get("accountId"),
+        "partnerId": customer.partner_id or declared.get("partnerId"),
+        "name": customer.name if customer.name is not None else declared.get("name"),
+        "email": customer.email or declared.get("email"),
+        "profile": profile or declared.get("profile") or "auto",
+        "acceptLanguage": customer.accept_language or declared.get("acceptLanguage"),
+        "onboardingCheckpoint": checkpoint,
+        "createdAt": customer.created_at or declared.get("createdAt"),
+    }
+
+
+def _live_checkpoint(location: Location) -> str | None:
+    """The location's onboarding checkpoint, when Plume includes it in the location."""
+    value = (location.model_extra or {}).get("onboardingCheckpoint")
+    if isinstance(value, dict):
+        value = value.get("value")
+    return value if isinstance(value, str) else None
+
+
+class CustomerProvider(PlumeProviderBase):
+    """Dynamic provider of `PlumeCustomer` (id: the Plume customer id)."""
+
+    # -- check / diff (no API call) -------------------------------------------------------
+
+    def _normalize(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        partner = None if props.get("partnerId") is not None else self.default_partner_id()
+        return _with_defaults(props, partner)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate with the client's registration rules; fill defaults so diffs are stable."""
+        inputs = self._normalize(news)
+        failures = [
+            CheckFailure(key, f"unknown property; expected one of {', '.join(INPUTS)}")
+            for key in inputs
+            if key not in INPUTS and key != PROVIDER_KEY
+        ]
+        placeholders = {key for key in _REGISTRATION_INPUTS if is_unknown(inputs.get(key))}
+        values = known_inputs(inputs, _REGISTRATION_INPUTS)
+        for key, how in (
+            ("accountId", "declare the customer's CRM account id (a UUID if there is none)"),
+            (
+                "partnerId",
+                "declare partnerId or set plume:partnerId (PLUME_PARTNER_ID) for the provider",
+            ),
+        ):
+            if key in placeholders:
+                values[key] = "placeholder"
+            elif key not in values:
+                failures.append(CheckFailure(key, f"required: {how}"))
+                values[key] = "placeholder"
+                placeholders.add(key)
+        try:
+            CustomerRegistration.model_validate(values)
+        except PydanticValidationError as err:
+            failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
+        adopt = inputs.get("adopt")
+        if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
+            failures.append(CheckFailure("adopt", "must be true or false"))
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare saved outputs with the new inputs (defaults applied to both sides)."""
+        return CUSTOMER_DIFF.diff(_with_defaults(olds, None), self._normalize(news))
+
+    # -- create ---------------------------------------------------------------------------
+
+    def _registration(self, declared: Mapping[str, Any]) -> CustomerRegistration:
+        try:
+            return CustomerRegistration.model_validate(known_inputs(declared, _REGISTRATION_INPUTS))
+        except PydanticValidationError as err:
+            raise InputValidationError.from_pydantic(err, subject="PlumeCustomer inputs") from None
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Register the customer (or, with `adopt: true`, take over the existing one)."""
+        declared = self._normalize(props)
+        registration = self._registration(declared)
+        if declared.get("adopt") is True:
+            adopted = self._adopt(registration)
+            if adopted is not None:
+                return adopted
+        try:
+            customer = self.client.register_customer(registration)
+        except ConflictError as err:
+            raise self._duplicate(err, registration) from None
+        outs = _outputs(
+            customer,
+            customer.location_id,
+            declared,
+            profile=registration.profile,
+            checkpoint=registration.onboarding_checkpoint,
+        )
+        return CreateResult(customer.id, outs)
+
+    def _duplicate(self, err: ConflictError, registration: CustomerRegistration) -> ConflictError:
+        """The register 409, naming the existing customer and the two ways to manage it."""
+        existing = ""
+        try:
+            hits = self.client.find_customers_by_account_id(registration.account_id)
+        except PlumeError:
+            hits = []
+        if hits:
+            existing = f" (customer {hits[0].id})"
+        target = hits[0].id if hits else "<customerId>"
+        return ConflictError(
+            err.summary,
+            status=err.status,
+            method=err.method,
+            path=err.path,
+            api_message=err.api_message,
+            hint=(
+                f"accountId {registration.account_id} already exists for partner "
+                f"{registration.partner_id}{existing}; to manage that customer set adopt: true "
+                f"on this PlumeCustomer, or import it with "
+                f'opts=ResourceOptions(import_="{target}"); or choose another accountId'
+            ),
+            operation=err.operation,
+        )
+
+    def _adopt(self, registration: CustomerRegistration) -> CreateResult | None:
+        """Take over the customer with this partnerId + accountId; None when there is none."""
+        client = self.client
+        hits = client.find_customers_by_account_id(registration.account_id)
+        if not hits:
+            return None
+        customer_id = hits[0].id
+        customer = client.get_customer(customer_id)
+        what = f"adopting customer {customer_id} (accountId {registration.account_id})"
+        if customer.partner_id not in (None, registration.partner_id):
+            raise PlumeResourceError(
+                f"{what}: it belongs to partner {customer.partner_id}, not "
+                f"{registration.partner_id}; declare partnerId {customer.partner_id} or remove "
+                "adopt"
+            )
+        locations = client.list_locations(customer_id)
+        location = locations[0] if locations else None
+        profile = location.profile if location is not None else None
+        if profile and profile != registration.profile:
+            raise PlumeResourceError(
+                f"{what}: its location has profile {profile}, the code declares "
+                f"{registration.profile}; declare profile {profile!r} (changing the profile "
+                "replaces the customer)"
+            )
+        changes = {
+            key: value
+            for key, value in (("name", registration.name), ("email", registration.email))
+            if value is not None and not _same_text(key, getattr(customer, key), value)
+        }
+        if changes:
+            customer = client.update_customer(customer_id, CustomerUpdate.model_validate(changes))
+        checkpoint = _live_checkpoint(location) if location is not None else None
+        wanted = registration.onboarding_checkpoint
+        if wanted is not None and location is not None and wanted != checkpoint:
+            checkpoint = client.set_onboarding_checkpoint(customer_id, location.id, wanted).value
+        logger.info("%s: taken over", what)
+        outs = _outputs(
+            customer,
+            location.id if location is not None else None,
+            registration.model_dump(by_alias=True),
+            profile=profile or registration.profile,
+            checkpoint=checkpoint,
+        )
+        return CreateResult(customer_id, outs)
+
+    # -- read -----------------------------------------------------------------------------
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Live customer + location; gone (refresh drops it) when deleted out of band.
+
+        Works from inputs alone (import): the location is the declared one if it still exists,
+        else the customer's first. `inputs` carries the live values so an import can adopt it.
+        """
+        client = self.client
+        try:
+            customer = client.get_customer(id_)
+            locations = client.list_locations(id_)
+        except NotFoundError:
+            return gone()
+        except AuthenticationError:
+            if self._confirmed_unknown(id_, props):
+                return gone()
+            raise
+        declared_location = props.get("locationId")
+        location = next(
+            (loc for loc in locations if loc.id == declared_location),
+            locations[0] if locations else None,
+        )
+        profile = location.profile if location is not None else None
+        checkpoint = _live_checkpoint(location) if location is not None else None
+        outs = _outputs(
+            customer,
+            location.id if location is not None else None,
+            props,
+            profile=profile,
+            checkpoint=checkpoint or props.get("onboardingCheckpoint"),
+        )
+        inputs = {key: outs[key] for key in _REGISTRATION_INPUTS if outs.get(key) is not None}
+        if props.get("adopt") is not None:
+            inputs["adopt"] = props["adopt"]
+        return ReadResult(id_=customer.id, outs=outs, inputs=inputs)
+
+    def _confirmed_unknown(self, customer_id: str, props: Mapping[str, Any]) -> bool:
+        """After a 401 on a customer: True if the credentials work and the id is not there.
+
+        Plume answers 401 both for an unknown customer and for bad credentials; a search by
+        the customer's accountId tells them apart (it fails too if the credentials are bad).
+        """
+        account_id = props.get("accountId")
+        if not isinstance(account_id, str) or not account_id or is_unknown(account_id):
+            return False
+        try:
+            hits = self.client.find_customers_by_account_id(account_id)
+        except PlumeError:
+            return False
+        return all(hit.id != customer_id for hit in hits)
+
+    # -- update / delete ------------------------------------------------------------------
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """One PATCH for accountId/name/email, one call for the checkpoint; none if unchanged."""
+        old = _with_defaults(olds, None)
+        new = self._normalize(news)
+        changed = CUSTOMER_DIFF.changed_keys(old, new)
+        replaced = [key for key in changed if key in CUSTOMER_DIFF.replace]
+        if replaced:
+            raise PlumeResourceError(
+                f"customer {_id}: {', '.join(replaced)} cannot change in place; the change "
+                "must replace the customer (run pulumi up again to let Pulumi replace it)"
+            )
+        outs = {key: old.get(key) for key in OUTPUTS}
+        patch = {key: new[key] for key in _PATCHABLE if key in changed}
+        client = self.client
+        if patch:
+            try:
+                update = CustomerUpdate.model_validate(patch)
+            except PydanticValidationError as err:
+                raise InputValidationError.from_pydantic(
+                    err, subject=f"update of customer {_id}"
+                ) from None
+            customer = client.update_customer(_id, update)
+            outs.update(
+                _outputs(
+                    customer,
+                    old.get("locationId"),
+                    outs,
+                    profile=old.get("profile"),
+                    checkpoint=old.get("onboardingCheckpoint"),
+                )
+            )
+        if "onboardingCheckpoint" in changed:
+            location_id = old.get("locationId")
+            if not location_id:
+                raise PlumeResourceError(
+                    f"customer {_id} has no location to set the onboarding checkpoint on; "
+                    "run pulumi refresh"
+                )
+            result = client.set_onboarding_checkpoint(_id, location_id, new["onboardingCheckpoint"])
+            outs["onboardingCheckpoint"] = result.value
+        return UpdateResult(outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Delete the customer (its locations are archived, its nodes unclaimed)."""
+        try:
+            self.client.delete_customer(_id)
+        except AuthenticationError:
+            if not self._confirmed_unknown(_id, _props):
+                raise
+
+
+def _same_text(key: str, old: str | None, new: str) -> bool:
+    if old is None:
+        return False
+    return old.casefold() == new.casefold() if key in CUSTOMER_DIFF.casefold else old == new
+
+
+@dataclass
+class PlumeCustomerArgs:
+    """Inputs of a `PlumeCustomer` (the API's fields, snake_case)."""
+
+    account_id: pulumi.Input[str]
+    """CRM account id; unique per partner (a UUID if the CRM has none); no quote characters."""
+    partner_id: pulumi.Input[str] | None = None
+    """Plume partner id; default: the provider's `plume:partnerId` / `PLUME_PARTNER_ID`."""
+    name: pulumi.Input[str] | None = None
+    """Customer name ("First Last"); no quote characters."""
+    email: pulumi.Input[str] | None = None
+    """Login email for the Plume app; unique across the cloud (Plume invents one if omitted)."""
+    profile: pulumi.Input[Literal["auto", "smallbusiness"]] | None = None
+    """`auto` (HomePass, default) or `smallbusiness` (WorkPass); changing it replaces."""
+    accept_language: pulumi.Input[str] | None = None
+    """Language of the account, e.g. `en-US` (default); changing it replaces."""
+    onboarding_checkpoint: pulumi.Input[Literal["PodsAdded", "OnboardingComplete"]] | None = None
+    """Last onboarding step passed: `PodsAdded` or `OnboardingComplete`."""
+    adopt: pulumi.Input[bool] | None = None
+    """Take over an existing customer with this partnerId + accountId instead of failing."""
+
+
+class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
+    """A Plume customer (account + first location); type `pulumi-python:dynamic/plume:Customer`."""
+
+    _PROPERTIES = (*OUTPUTS, "adopt")
+
+    customer_id: pulumi.Output[str]
+    location_id: pulumi.Output[str]
+    account_id: pulumi.Output[str]
+    partner_id: pulumi.Output[str]
+    name: pulumi.Output[str | None]
+    email: pulumi.Output[str]
+    profile: pulumi.Output[str]
+    accept_language: pulumi.Output[str]
+    onboarding_checkpoint: pulumi.Output[str | None]
+    created_at: pulumi.Output[str | None]
+    adopt: pulumi.Output[bool | None]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PlumeCustomerArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(CustomerProvider(), resource_name, args, opts)
