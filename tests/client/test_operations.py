@@ -1,0 +1,316 @@
+"""Operation semantics the resources rely on, with the number of calls each one makes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from plume_provider.client import PlumeClient
+from plume_provider.errors import (
+    ConflictError,
+    InputValidationError,
+    ServerError,
+    TransportError,
+)
+from plume_provider.models import CustomerRegistration
+
+from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
+
+C, L = "cust-1", "loc-1"
+LOC = f"{API}/Customers/{C}/locations/{L}"
+REGISTER = f"{API}/Customers/register"
+SEARCH = f"{API}/Partners/customers/search/ACME-1"
+CUSTOMER = {"id": C, "accountId": "ACME-1", "partnerId": PARTNER, "email": "a@example.org"}
+REGISTRATION = CustomerRegistration(
+    account_id="ACME-1", partner_id=PARTNER, name="Ada", email="a@example.org"
+)
+
+
+def node(serial: str, pack: str | None = None) -> dict[str, object]:
+    return {"serialNumber": serial, "id": serial, "customerId": C, "locationId": L, "packId": pack}
+
+
+def lookup(serial: str, customer: str | None = C, location: str | None = L) -> httpx.Response:
+    body: dict[str, str | None] = {"serialNumber": serial, "partnerId": PARTNER, "packId": "P1"}
+    if customer:
+        body |= {"customerId": customer, "locationId": location}
+    return httpx.Response(200, json=body)
+
+
+# -- minimal calls ---------------------------------------------------------------------------
+
+
+def test_register_is_one_call_plus_one_token(
+    client: PlumeClient, mock: respx.MockRouter, token_endpoint: TokenEndpoint
+) -> None:
+    route = mock.post(REGISTER).mock(
+        return_value=httpx.Response(200, json={**CUSTOMER, "locationId": L, "newField": 1})
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert route.call_count == 1
+    assert len(token_endpoint.issued) == 1
+    assert len(mock.calls) == 2
+    assert route.calls.last.request.read() == (
+        b'{"accountId":"ACME-1","partnerId":"lab-partner","name":"Ada",'
+        b'"email":"a@example.org","profile":"auto","acceptLanguage":"en-US"}'
+    )
+
+
+def test_claim_unclaim_lookup_are_one_call_each(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    claim = mock.post(f"{LOC}/nodes").mock(
+        return_value=httpx.Response(200, json={"claimed": [node("S1")]})
+    )
+    unclaim = mock.delete(f"{LOC}/nodes/S1").mock(return_value=httpx.Response(204))
+    look = mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    result = client.claim_node(C, L, "S1", nickname="hall")
+    assert result.node.serial_number == "S1"
+    assert claim.calls.last.request.read() == b'{"serialNumber":"S1","nickname":"hall"}'
+    assert client.unclaim_node(C, L, "S1") is True
+    assert client.lookup_node("S1").location_id == L
+    assert (claim.call_count, unclaim.call_count, look.call_count) == (1, 1, 1)
+    assert len(mock.calls) == 4  # + the one token
+
+
+# -- register under lost responses -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(httpx.ReadTimeout("lost"), id="timeout"),
+        pytest.param(httpx.RemoteProtocolError("dropped"), id="dropped"),
+        pytest.param(httpx.ReadError("reset"), id="reset"),
+        pytest.param(plume_error(502), id="502"),
+    ],
+)
+def test_register_lost_response_finds_the_customer(
+    client: PlumeClient,
+    mock: respx.MockRouter,
+    sleeps: Sleeps,
+    lost: httpx.Response | Exception,
+) -> None:
+    register = mock.post(REGISTER).mock(side_effect=[lost])
+    search = mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    get = mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert register.call_count == 1
+    assert search.call_count == 1
+    assert get.call_count == 1
+    assert search.calls.last.request.url.params["field"] == "accountId"
+    assert len(sleeps) == 1
+
+
+def test_register_lost_response_fills_location_from_list_when_search_lacks_it(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
+    mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    locs = mock.get(f"{API}/Customers/{C}/locations").mock(
+        return_value=httpx.Response(200, json=[{"id": L}])
+    )
+    assert client.register_customer(REGISTRATION).location_id == L
+    assert locs.call_count == 1
+
+
+def test_register_lost_before_creation_registers_again(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    register = mock.post(REGISTER).mock(
+        side_effect=[
+            httpx.ReadTimeout("lost"),
+            httpx.Response(200, json={**CUSTOMER, "locationId": L}),
+        ]
+    )
+    search = mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[]))
+    assert client.register_customer(REGISTRATION).id == C
+    assert register.call_count == 2
+    assert search.call_count == 1
+
+
+def test_register_search_ignores_prefix_matches(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    register = mock.post(REGISTER).mock(
+        side_effect=[plume_error(500), httpx.Response(200, json={**CUSTOMER, "locationId": L})]
+    )
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(200, json=[{"id": "other", "accountId": "ACME-10"}])
+    )
+    assert client.register_customer(REGISTRATION).id == C
+    assert register.call_count == 2
+
+
+def test_register_409_after_unknown_outcome_returns_our_customer(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost"), plume_error(409)])
+    search = mock.get(SEARCH).mock(
+        side_effect=[
+            httpx.Response(200, json=[]),
+            httpx.Response(200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]),
+        ]
+    )
+    mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    assert client.register_customer(REGISTRATION).id == C
+    assert register.call_count == 2
+    assert search.call_count == 2
+
+
+def test_register_409_on_first_attempt_says_accountid_was_taken(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(REGISTER).mock(return_value=plume_error(409, "Duplicate key"))
+    search = mock.get(SEARCH)
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    assert "accountId ACME-1 already exists for partner lab-partner" in info.value.hint
+    assert "adopt: true" in info.value.hint
+    assert "importId" in info.value.hint
+    assert search.call_count == 0
+
+
+def test_register_is_never_resent_without_looking(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    register = mock.post(REGISTER).mock(side_effect=httpx.ReadTimeout("lost"))
+    search = mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[]))
+    with pytest.raises(TransportError):
+        client.register_customer(REGISTRATION)
+    assert register.call_count == 4
+    assert search.call_count == 3
+
+
+def test_register_does_not_adopt_a_customer_with_another_email(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost"), plume_error(409)])
+    mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
+    mock.get(f"{API}/Customers/{C}").mock(
+        return_value=httpx.Response(200, json={**CUSTOMER, "email": "someone@else.org"})
+    )
+    with pytest.raises(ConflictError):
+        client.register_customer(REGISTRATION)
+
+
+# -- claim -----------------------------------------------------------------------------------
+
+
+def test_claim_pack_returns_every_claimed_node(client: PlumeClient, mock: respx.MockRouter) -> None:
+    pack = [node("LAB-PK01-1", "PK01"), node("LAB-PK01-2", "PK01"), node("LAB-PK01-3", "PK01")]
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"claimed": pack}))
+    result = client.claim_node(C, L, "LAB-PK01-2")
+    assert result.node.serial_number == "LAB-PK01-2"
+    assert [n.serial_number for n in result.claimed] == ["LAB-PK01-1", "LAB-PK01-2", "LAB-PK01-3"]
+
+
+@pytest.mark.parametrize(
+    "already",
+    [
+        pytest.param(httpx.Response(204), id="204"),
+        pytest.param(httpx.Response(200, json={"claimed": []}), id="200-empty"),
+    ],
+)
+def test_claim_already_claimed_here(
+    client: PlumeClient, mock: respx.MockRouter, already: httpx.Response
+) -> None:
+    claim = mock.post(f"{LOC}/nodes").mock(return_value=already)
+    look = mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    nodes = mock.get(f"{LOC}/nodes").mock(
+        return_value=httpx.Response(200, json={"nodes": [{**node("S1"), "nickname": "hall"}]})
+    )
+    result = client.claim_node(C, L, "S1")
+    assert result.already_claimed
+    assert result.claimed == []
+    assert result.node.nickname == "hall"
+    assert result.warning is None
+    assert (claim.call_count, look.call_count, nodes.call_count) == (1, 1, 1)
+
+
+def test_claim_204_but_claimed_elsewhere_is_a_conflict(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(204))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", "other-cust", "other-loc"))
+    with pytest.raises(ConflictError) as info:
+        client.claim_node(C, L, "S1")
+    assert "claimed by another customer" in info.value.hint
+    assert "other-cust" in str(info.value)
+
+
+def test_claim_503_confirmed_succeeds_with_warning(
+    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    claim = mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503, "post-claim hook failed"))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(
+        return_value=httpx.Response(200, json={"nodes": [node("S1", "P1"), node("S2", "P1")]})
+    )
+    result = client.claim_node(C, L, "S1")
+    assert claim.call_count == 1
+    assert sleeps == []
+    assert result.warning is not None
+    assert "post-claim hook failed" in result.warning
+    assert not result.already_claimed
+    assert [n.serial_number for n in result.claimed] == ["S1", "S2"]
+
+
+def test_claim_503_not_confirmed_raises(client: PlumeClient, mock: respx.MockRouter) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", None))
+    with pytest.raises(ServerError) as info:
+        client.claim_node(C, L, "S1")
+    assert info.value.status == 503
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(httpx.ReadTimeout("lost"), id="timeout"),
+        pytest.param(httpx.RemoteProtocolError("dropped"), id="dropped"),
+        pytest.param(plume_error(500), id="500"),
+    ],
+)
+def test_claim_retry_after_lost_response_then_204_succeeds(
+    client: PlumeClient, mock: respx.MockRouter, lost: httpx.Response | Exception
+) -> None:
+    claim = mock.post(f"{LOC}/nodes").mock(side_effect=[lost, httpx.Response(204)])
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": [node("S1")]}))
+    result = client.claim_node(C, L, "S1")
+    assert result.node.serial_number == "S1"
+    assert claim.call_count == 2
+
+
+@pytest.mark.parametrize("serial", ["", " ", "A/B", " S1", "S\n1"])
+def test_bad_serial_rejected_before_any_call(
+    client: PlumeClient, mock: respx.MockRouter, serial: str
+) -> None:
+    with pytest.raises(InputValidationError):
+        client.claim_node(C, L, serial)
+    assert len(mock.calls) == 0
+
+
+def test_ids_are_percent_encoded(client: PlumeClient, mock: respx.MockRouter) -> None:
+    route = mock.get(f"{API}/Partners/customers/search/A%20B%3F").mock(
+        return_value=httpx.Response(200, json=[{"id": "x", "accountId": "A B?"}])
+    )
+    assert [hit.id for hit in client.find_customers_by_account_id("A B?")] == ["x"]
+    assert route.call_count == 1
+
+
+def test_empty_update_rejected(client: PlumeClient, mock: respx.MockRouter) -> None:
+    from plume_provider.models import CustomerUpdate
+
+    with pytest.raises(InputValidationError):
+        client.update_customer(C, CustomerUpdate())
+    assert len(mock.calls) == 0
