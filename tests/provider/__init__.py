@@ -1,0 +1,1 @@
+"""Tests of the Pulumi dynamic resources (`plume_provider.resources`)."""
