@@ -5,11 +5,11 @@ to ``<store>/calls.log`` (one JSON object per line), so a test in another proces
 host) can see what happened.  The store directory comes from the stack config key
 ``toy:storeDir`` (passed to Configure, as the engine does for dynamic providers).
 
-Inputs of a ``Counter``: ``value`` (int >= 0, else Check fails), ``label`` (changes update in
-place), ``key`` (a change forces replacement), ``dbr`` (replace delete-before-create),
-``failOn`` (an op name, ``create``/``update``/``delete``/``read``, that raises), ``sleep``
-(seconds to block in create, to observe concurrency), ``parentId`` (any string, used by test
-programs to make one counter depend on another's output).
+Inputs of a ``Counter``: ``value`` (a number >= 0, else Check fails), ``label`` (a change
+updates in place), ``key`` and ``parentId`` (a change forces replacement), ``dbr`` (replace
+delete-before-create), ``failOn`` (an op name -- ``create``, ``update``, ``delete``, ``read``
+-- that raises), ``sleep`` (seconds to block in create, to observe concurrency).  Test programs
+set ``parentId`` from another counter's ``counterId`` output to make one depend on another.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class ToyProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = ["key"] if olds.get("key") != news.get("key") else []
+        replaces = [k for k in ("key", "parentId") if olds.get(k) != news.get(k)]
         changed = [k for k in _INPUT_KEYS if olds.get(k) != news.get(k)]
         return DiffResult(
             changes=bool(changed),

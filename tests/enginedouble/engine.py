@@ -1,0 +1,909 @@
+"""A TEST DOUBLE of the Pulumi engine, for tests only -- not a product, not a Pulumi replacement.
+
+The Pulumi CLI cannot be installed where these tests run, so ``EngineDouble`` plays the CLI's
+part with the same pieces the CLI drives:
+
+* the real Pulumi program (``__main__.py``) runs in-process on the real Python SDK, the way the
+  language host runs it (``run_in_stack`` + ``runpy``, stack config installed as Pulumi config,
+  project name from ``Pulumi.yaml``), with a resource monitor (a ``MockMonitor`` subclass)
+  standing in for the engine's;
+* every dynamic resource goes through the real dynamic-provider host ``python -m pulumi.dynamic``
+  over gRPC (``ProviderHost``), configured once per run with the whole stack config.
+
+Semantics mirror the engine's step generation closely enough for lifecycle tests: Check, then
+Diff against the checkpoint, then Create / Update / Replace (delete-before-replace or
+create-before-delete) / Same, imports via Read + Diff, deletes of resources no longer declared
+in reverse dependency order, ``protect`` and ``retainOnDelete``, partial progress saved on
+failure, preview (Check and Diff only, unknown outputs), refresh (Read) and destroy.  The
+checkpoint is a small JSON file (like a local backend's).  Concurrency: registrations arrive
+from the SDK's executor threads; provider work is gated by a semaphore of ``parallelism``
+(the CLI default is higher, but the dynamic host serves 4 calls at once, so 4 is the effective
+width).  Unsupported: non-dynamic custom resources, aliases, replaceOnChanges, transforms,
+secrets in the checkpoint (stored in plain text), invokes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import logging
+import os
+import runpy
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from google.protobuf import empty_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import Settings, configure, reset_options
+from pulumi.runtime.stack import run_in_stack
+
+from .host import PROVIDER_KEY, UNKNOWN, ProviderError, ProviderHost, from_struct, to_struct
+
+__all__ = [
+    "Checkpoint",
+    "EngineDouble",
+    "EngineError",
+    "ResourceError",
+    "ResourceState",
+    "RunResult",
+    "load_stack_config",
+    "provider_config",
+]
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+MUTATING_CALLS = frozenset({"Create", "Update", "Delete"})
+"""Provider calls that change the outside world (Read is not one: refresh and import use it)."""
+
+_LOG = logging.getLogger(__name__)
+
+
+# -- config ----------------------------------------------------------------------------------
+
+
+def load_project(project_dir: Path) -> dict[str, Any]:
+    """The project's ``Pulumi.yaml`` as a dict."""
+    data = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    if not isinstance(data, dict) or "name" not in data:
+        raise ValueError(f"{project_dir / 'Pulumi.yaml'} has no project name")
+    return data
+
+
+def load_stack_config(project_dir: Path, stack_name: str) -> dict[str, Any]:
+    """The ``config:`` map of ``Pulumi.<stack>.yaml`` (in ``stackConfigDir`` if the project sets
+    one), values as written in YAML (strings, numbers, bools, lists, maps)."""
+    project = load_project(project_dir)
+    config_dir = project_dir / str(project.get("stackConfigDir") or ".")
+    path = config_dir / f"Pulumi.{stack_name}.yaml"
+    data = yaml.safe_load(path.read_text()) or {}
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: config must be a map")
+    return dict(config)
+
+
+def provider_config(stack_config: Mapping[str, object], project: str) -> dict[str, str]:
+    """Stack config as the engine hands it to programs and dynamic providers.
+
+    Keys are namespaced (``key`` becomes ``<project>:key``); values are strings, and
+    non-string values are JSON (``false``, ``6``, lists and maps), as ``pulumi config`` stores
+    them.  Encrypted (``secure:``) values are not supported by the double.
+    """
+    result: dict[str, str] = {}
+    for key, value in stack_config.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            raise ValueError(f"{full_key}: encrypted config is not supported by the engine double")
+        result[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return result
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ResourceState:
+    """One resource in the checkpoint (what the engine saves per resource)."""
+
+    urn: str
+    type: str
+    name: str
+    id: str = ""
+    custom: bool = True
+    parent: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    pending_delete: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The checkpoint form (camelCase, like Pulumi's)."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "id": self.id,
+            "custom": self.custom,
+            "parent": self.parent,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "pendingDelete": self.pending_delete,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResourceState:
+        """Inverse of ``to_json``."""
+        return cls(
+            urn=data["urn"],
+            type=data["type"],
+            name=data.get("name") or data["urn"].rsplit("::", 1)[-1],
+            id=data.get("id") or "",
+            custom=bool(data.get("custom", True)),
+            parent=data.get("parent") or "",
+            inputs=dict(data.get("inputs") or {}),
+            outputs=dict(data.get("outputs") or {}),
+            dependencies=list(data.get("dependencies") or []),
+            property_dependencies={
+                k: list(v) for k, v in (data.get("propertyDependencies") or {}).items()
+            },
+            protect=bool(data.get("protect", False)),
+            retain_on_delete=bool(data.get("retainOnDelete", False)),
+            pending_delete=bool(data.get("pendingDelete", False)),
+        )
+
+
+@dataclass
+class Checkpoint:
+    """The saved stack: resources (dependencies before dependents) and stack outputs."""
+
+    resources: list[ResourceState] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Checkpoint:
+        """Read ``path`` (an empty checkpoint if it does not exist)."""
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(
+            [ResourceState.from_json(r) for r in data.get("resources", [])],
+            dict(data.get("outputs") or {}),
+        )
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temp file + rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        data = {
+            "version": 1,
+            "outputs": self.outputs,
+            "resources": [r.to_json() for r in self.resources],
+        }
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+
+    def get(self, urn: str) -> ResourceState | None:
+        """The live (not pending-delete) resource ``urn``."""
+        for resource in self.resources:
+            if resource.urn == urn and not resource.pending_delete:
+                return resource
+        return None
+
+    def by_type(self, type_: str) -> list[ResourceState]:
+        """Live resources of one type."""
+        return [r for r in self.resources if r.type == type_ and not r.pending_delete]
+
+
+def _ordered(resources: Iterable[ResourceState]) -> list[ResourceState]:
+    """Dependencies (and parents) before dependents, otherwise stable."""
+    items = list(resources)
+    by_urn: dict[str, list[int]] = {}
+    for index, resource in enumerate(items):
+        by_urn.setdefault(resource.urn, []).append(index)
+    order: list[int] = []
+    state: dict[int, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(index: int) -> None:
+        if state.get(index):
+            return
+        state[index] = 1
+        resource = items[index]
+        for dep in [resource.parent, *resource.dependencies]:
+            for dep_index in by_urn.get(dep, []):
+                visit(dep_index)
+        state[index] = 2
+        order.append(index)
+
+    for index in range(len(items)):
+        visit(index)
+    return [items[i] for i in order]
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceError:
+    """One failed step: the resource, the operation and the provider's (or engine's) message."""
+
+    urn: str
+    op: str
+    message: str
+    details: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.urn} [{self.op}]: {self.message}"
+
+
+@dataclass
+class RunResult:
+    """What a run did.
+
+    ``steps`` are (op, urn) in completion order; ops are ``create``, ``update``, ``replace``
+    (the replacement was created), ``delete-replaced`` (the replaced copy was deleted),
+    ``delete``, ``same``, ``import``, ``retain`` (dropped from state without Delete: the
+    resource has ``retainOnDelete``); for a preview they are the planned steps; for refresh
+    ``same`` / ``update`` (live state changed) / ``delete`` (gone).  ``calls`` are the provider
+    calls made over gRPC during the run, as (method, urn).
+    """
+
+    operation: str
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    errors: list[ResourceError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.errors
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of steps per op."""
+        return dict(Counter(op for op, _ in self.steps))
+
+    @property
+    def changes(self) -> dict[str, int]:
+        """``counts`` without ``same``."""
+        return {op: n for op, n in self.counts.items() if op != "same"}
+
+    @property
+    def mutating_calls(self) -> list[tuple[str, str]]:
+        """Create/Update/Delete calls made to providers."""
+        return [call for call in self.calls if call[0] in MUTATING_CALLS]
+
+    def urns(self, op: str) -> list[str]:
+        """URNs of the steps with ``op``."""
+        return [urn for step_op, urn in self.steps if step_op == op]
+
+
+class EngineError(Exception):
+    """A run failed; ``result`` has the steps that did complete and every error."""
+
+    def __init__(self, result: RunResult) -> None:
+        lines = [f"{result.operation} failed with {len(result.errors)} error(s):"]
+        lines += [f"  - {error}" for error in result.errors]
+        super().__init__("\n".join(lines))
+        self.result = result
+
+
+class StepError(Exception):
+    """An engine-side failure of one step (check failures, protect, import mismatch...)."""
+
+
+def _protect_message(action: str, urn: str) -> str:
+    return (
+        f'unable to {action} resource "{urn}"\n'
+        "as it is currently marked for protection. To unprotect the resource, remove the "
+        "`protect` flag from the resource in your Pulumi program and run `pulumi up`, or use "
+        f"the command:\n`pulumi state unprotect '{urn}'`"
+    )
+
+
+# -- one deployment (one run) ---------------------------------------------------------------
+
+
+class _Deployment:
+    """The state of one run; the monitor calls ``register`` from the SDK's threads."""
+
+    def __init__(
+        self,
+        engine: EngineDouble,
+        host: ProviderHost,
+        checkpoint: Checkpoint,
+        *,
+        preview: bool,
+        result: RunResult,
+    ) -> None:
+        self.engine = engine
+        self.host = host
+        self.preview = preview
+        self.result = result
+        self.old = checkpoint
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(engine.parallelism)
+        self.registered: set[str] = set()
+        self.failed: set[str] = set()
+        self.new: list[ResourceState] = []
+        self.gone: set[int] = set()  # id() of old ResourceStates deleted (or dropped) this run
+        self.replaced: list[ResourceState] = []  # olds awaiting delete after their replacement
+        self.replacing: set[str] = set()  # dependents deleted ahead of a delete-before-replace
+        self.stack_outputs: dict[str, Any] | None = None
+
+    # bookkeeping -----------------------------------------------------------------------------
+
+    def step(self, op: str, urn: str) -> None:
+        with self.lock:
+            self.result.steps.append((op, urn))
+
+    def error(self, urn: str, op: str, message: str, details: str = "") -> None:
+        with self.lock:
+            self.result.errors.append(ResourceError(urn, op, message, details))
+            self.failed.add(urn)
+
+    def live_old(self, urn: str) -> ResourceState | None:
+        with self.lock:
+            for resource in self.old.resources:
+                if resource.urn == urn and not resource.pending_delete:
+                    return None if id(resource) in self.gone else resource
+        return None
+
+    def mark_gone(self, resource: ResourceState) -> None:
+        with self.lock:
+            self.gone.add(id(resource))
+
+    # registration ----------------------------------------------------------------------------
+
+    def register(self, req: Any, urn: str, parent: str) -> resource_pb2.RegisterResourceResponse:
+        """Handle one RegisterResource: run its steps and answer with the outputs."""
+        goal = ResourceState(
+            urn=urn,
+            type=req.type,
+            name=req.name,
+            custom=bool(req.custom),
+            parent=parent,
+            inputs=from_struct(req.object),
+            dependencies=list(dict.fromkeys(req.dependencies)),
+            property_dependencies={k: list(v.urns) for k, v in req.propertyDependencies.items()},
+            protect=req.protect if req.HasField("protect") else False,
+            retain_on_delete=req.retainOnDelete if req.HasField("retainOnDelete") else False,
+        )
+        with self.lock:
+            duplicate = urn in self.registered
+            self.registered.add(urn)
+            blocked = [dep for dep in goal.dependencies if dep in self.failed]
+            if blocked:
+                self.failed.add(urn)
+                self.result.skipped.append(urn)
+        if duplicate:
+            self.error(
+                urn, "register", f"Duplicate resource URN '{urn}'; try giving it a unique name"
+            )
+            return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
+        if blocked:
+            return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
+        if not goal.custom:
+            with self.lock:
+                self.new.append(goal)
+            return resource_pb2.RegisterResourceResponse(urn=urn, object=to_struct(goal.inputs))
+        op = "check"
+        try:
+            if PROVIDER_KEY not in goal.inputs:
+                raise StepError(
+                    f"{goal.type}: the engine double drives only pulumi-python dynamic resources"
+                )
+            with self.slots:
+                op, resource = self._steps(goal, req)
+        except ProviderError as err:
+            self.error(urn, err.method.lower(), err.message, err.details)
+            return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
+        except StepError as err:
+            self.error(urn, op, str(err))
+            return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
+        with self.lock:
+            self.new.append(resource)
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=resource.id, object=to_struct(resource.outputs)
+        )
+
+    def _steps(self, goal: ResourceState, req: Any) -> tuple[str, ResourceState]:
+        """Check, Diff and the resulting step; returns (op, the resource's new state)."""
+        host, urn = self.host, goal.urn
+        old = self.live_old(urn)
+        news = dict(goal.inputs)
+        if old is not None:
+            for key in req.ignoreChanges:
+                if key in old.inputs:
+                    news[key] = old.inputs[key]
+                else:
+                    news.pop(key, None)
+        checked = host.check(urn, old.inputs if old else {}, news)
+        if checked.failures:
+            raise StepError(
+                "; ".join(
+                    f"{goal.type} resource '{goal.name}': property {f.property} value "
+                    f"{{{news.get(f.property)!r}}} has a problem: {f.reason}"
+                    if f.property
+                    else f"{goal.type} resource '{goal.name}': {f.reason}"
+                    for f in checked.failures
+                )
+            )
+        goal.inputs = checked.inputs
+        if old is None:
+            if req.importId:
+                return "import", self._import(goal, req.importId)
+            return "create", self._create(goal)
+
+        diff = host.diff(urn, old.id, old.outputs, goal.inputs, old.inputs)
+        if diff.replaces:
+            return "replace", self._replace(
+                goal, old, diff.delete_before_replace or bool(req.deleteBeforeReplace)
+            )
+        changed = diff.changes if diff.changes is not None else old.inputs != goal.inputs
+        goal.id = old.id
+        if not changed:
+            goal.outputs = old.outputs
+            self.step("same", urn)
+            return "same", goal
+        if self.preview:
+            goal.outputs = dict(goal.inputs)
+        else:
+            goal.outputs = host.update(urn, old.id, old.outputs, goal.inputs)
+        self.step("update", urn)
+        return "update", goal
+
+    def _create(self, goal: ResourceState) -> ResourceState:
+        if self.preview:
+            goal.outputs = dict(goal.inputs)
+        else:
+            goal.id, goal.outputs = self.host.create(goal.urn, goal.inputs)
+        with self.lock:
+            op = "replace" if goal.urn in self.replacing else "create"
+        self.step(op, goal.urn)
+        return goal
+
+    def _import(self, goal: ResourceState, import_id: str) -> ResourceState:
+        """Read the existing resource, then fail unless it matches the declared inputs."""
+        if self.preview:
+            goal.outputs = dict(goal.inputs)
+            self.step("import", goal.urn)
+            return goal
+        read = self.host.read(goal.urn, import_id, {}, goal.inputs)
+        if not read.id:
+            raise StepError(f"resource '{import_id}' does not exist")
+        diff = self.host.diff(goal.urn, read.id, read.outs, goal.inputs, read.inputs)
+        if diff.replaces or diff.changes:
+            live = read.inputs if read.inputs is not None else read.outs
+            differing = sorted(
+                key
+                for key, value in goal.inputs.items()
+                if key != PROVIDER_KEY and live.get(key) != value
+            )
+            raise StepError(
+                "inputs to import do not match the existing resource; importing this resource "
+                f"will fail (differing: {', '.join(differing) or ', '.join(diff.replaces)})"
+            )
+        goal.id, goal.outputs = read.id, read.outs
+        self.step("import", goal.urn)
+        return goal
+
+    def _replace(self, goal: ResourceState, old: ResourceState, dbr: bool) -> ResourceState:
+        if goal.protect or old.protect:
+            raise StepError(_protect_message("replace", goal.urn))
+        if self.preview:
+            goal.outputs = dict(goal.inputs)
+            self.step("replace", goal.urn)
+            return goal
+        if dbr:
+            self._delete_dependents_first(old)
+            self._delete(old, "delete-replaced")
+            goal.id, goal.outputs = self.host.create(goal.urn, goal.inputs)
+        else:
+            goal.id, goal.outputs = self.host.create(goal.urn, goal.inputs)
+            with self.lock:
+                self.replaced.append(old)
+        self.step("replace", goal.urn)
+        return goal
+
+    def _delete_dependents_first(self, old: ResourceState) -> None:
+        """Before a delete-before-replace, delete saved dependents that must be replaced too.
+
+        Like the engine, a dependent must go when its Diff -- with the properties that came from
+        the replaced resource made unknown -- asks for replacement.
+        """
+        with self.lock:
+            dependents = [
+                r
+                for r in self.old.resources
+                if old.urn in r.dependencies
+                and not r.pending_delete
+                and id(r) not in self.gone
+                and r.urn not in {n.urn for n in self.new}
+            ]
+        for dependent in reversed(_ordered(dependents)):
+            if id(dependent) in self.gone:
+                continue
+            news = dict(dependent.inputs)
+            for prop, urns in dependent.property_dependencies.items():
+                if old.urn in urns:
+                    news[prop] = UNKNOWN
+            if dependent.custom:
+                diff = self.host.diff(
+                    dependent.urn, dependent.id, dependent.outputs, news, dependent.inputs
+                )
+                if not diff.replaces:
+                    continue
+            self._delete_dependents_first(dependent)
+            self._delete(dependent, "delete-replaced")
+            with self.lock:
+                self.replacing.add(dependent.urn)
+
+    def _delete(self, resource: ResourceState, op: str = "delete") -> None:
+        """Delete one saved resource (honouring protect and retainOnDelete)."""
+        if resource.protect:
+            raise StepError(_protect_message("delete", resource.urn))
+        if not resource.custom:
+            self.mark_gone(resource)
+            return
+        if resource.retain_on_delete:
+            self.mark_gone(resource)
+            self.step("retain", resource.urn)
+            return
+        if not self.preview:
+            self.host.delete(resource.urn, resource.id, resource.outputs)
+        self.mark_gone(resource)
+        self.step(op, resource.urn)
+
+    def delete_many(self, resources: list[ResourceState], replaced: Iterable[int] = ()) -> None:
+        """Delete ``resources`` dependents-first, independent ones concurrently.
+
+        A failed delete keeps the resources it depends on (they are still in use).
+        """
+        if not resources:
+            return
+        urns = [r.urn for r in resources]
+        # must_wait[i]: indexes of resources that depend on resource i (deleted before it).
+        must_wait = [
+            {
+                j
+                for j, other in enumerate(resources)
+                if j != i and (urn in other.dependencies or other.parent == urn)
+            }
+            for i, urn in enumerate(urns)
+        ]
+        status = ["pending"] * len(resources)
+        replaced_ids = set(replaced)
+        with ThreadPoolExecutor(max_workers=self.engine.parallelism) as pool:
+            running: dict[Future[None], int] = {}
+            while True:
+                for i, state in enumerate(status):
+                    if state != "pending":
+                        continue
+                    if any(status[j] in ("failed", "blocked") for j in must_wait[i]):
+                        status[i] = "blocked"
+                    elif all(status[j] == "done" for j in must_wait[i]):
+                        status[i] = "running"
+                        op = "delete-replaced" if id(resources[i]) in replaced_ids else "delete"
+                        running[pool.submit(self._delete, resources[i], op)] = i
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i = running.pop(future)
+                    try:
+                        future.result()
+                        status[i] = "done"
+                    except ProviderError as err:
+                        self.error(urns[i], "delete", err.message)
+                        status[i] = "failed"
+                    except StepError as err:
+                        self.error(urns[i], "delete", str(err))
+                        status[i] = "failed"
+                if all(s in ("done", "failed", "blocked") for s in status) and not running:
+                    break
+
+    def final_resources(self) -> list[ResourceState]:
+        """The checkpoint after the run: new states plus every old one not deleted."""
+        new_urns = {r.urn for r in self.new}
+        replaced = {id(r) for r in self.replaced}
+        kept: list[ResourceState] = []
+        for resource in self.old.resources:
+            if id(resource) in self.gone:
+                continue
+            if id(resource) in replaced:
+                resource.pending_delete = True
+            if resource.pending_delete or resource.urn not in new_urns:
+                kept.append(resource)
+        return _ordered([*self.new, *kept])
+
+
+class _Monitor(pulumi_mocks.MockMonitor):
+    """The engine's resource monitor, as the SDK sees it: forwards registrations to the run."""
+
+    def __init__(self, deployment: _Deployment, project: str, stack: str) -> None:
+        super().__init__(_NoMocks())
+        self.deployment = deployment
+        self.project = project
+        self.stack = stack
+        self.stack_urn = f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them (the root stack is not part of the type chain)."""
+        if parent and parent != self.stack_urn:
+            qualified = parent.split("::")[2]
+            type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        parent = "" if request.parent == self.stack_urn else request.parent
+        return self.deployment.register(request, urn, parent)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.deployment.stack_outputs = from_struct(request.outputs)
+        return empty_pb2.Empty()
+
+
+class _NoMocks(pulumi_mocks.Mocks):
+    """Invokes and reads of existing resources are not part of this double."""
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise NotImplementedError(f"invoke {args.token} is not supported by the engine double")
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        raise NotImplementedError(f"reading {args.typ} is not supported by the engine double")
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+class EngineDouble:
+    """Runs ``up`` / ``preview`` / ``refresh`` / ``destroy`` of one stack (see module docstring).
+
+    ``program`` is the project's ``__main__.py`` (or its directory, which must hold
+    ``Pulumi.yaml``).  ``stack_config`` is the stack's ``config:`` map (see
+    ``load_stack_config``).  ``host``: a running ``ProviderHost`` to reuse; by default each run
+    starts (and stops) its own, as the CLI starts a fresh provider process per operation.
+    """
+
+    def __init__(
+        self,
+        program: Path,
+        stack_config: Mapping[str, object],
+        state_path: Path,
+        host: ProviderHost | None = None,
+        parallelism: int = 4,
+        *,
+        stack: str = "dev",
+        project: str | None = None,
+        host_factory: Callable[[], ProviderHost] | None = None,
+    ) -> None:
+        program = Path(program)
+        self.program = program / "__main__.py" if program.is_dir() else program
+        self.project_dir = self.program.parent
+        if project is None:
+            project = str(load_project(self.project_dir)["name"])
+        self.project = project
+        self.stack = stack
+        self.stack_config = dict(stack_config)
+        self.state_path = Path(state_path)
+        self.host = host
+        self.parallelism = max(1, parallelism)
+        self.host_factory = host_factory or (
+            lambda: ProviderHost(project=self.project, cwd=self.project_dir)
+        )
+        self.logger = logging.getLogger(f"{__name__}.program")
+
+    @property
+    def stack_urn(self) -> str:
+        """The root stack resource's URN."""
+        project, stack = self.project, self.stack
+        return f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
+
+    def urn(self, type_: str, name: str) -> str:
+        """The URN of a top-level resource of this stack."""
+        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+
+    def checkpoint(self) -> Checkpoint:
+        """The saved state."""
+        return Checkpoint.load(self.state_path)
+
+    # public operations -----------------------------------------------------------------------
+
+    def up(self, *, raise_on_error: bool = True) -> RunResult:
+        """``pulumi up``: run the program, apply its steps, delete what it no longer declares."""
+        return self._operation("up", raise_on_error)
+
+    def preview(self, *, raise_on_error: bool = True) -> RunResult:
+        """``pulumi preview``: Check and Diff only; steps are the plan, nothing is saved."""
+        return self._operation("preview", raise_on_error)
+
+    def refresh(self, *, raise_on_error: bool = True) -> RunResult:
+        """``pulumi refresh``: Read every saved resource; drop the ones that are gone."""
+        return self._operation("refresh", raise_on_error)
+
+    def destroy(self, *, raise_on_error: bool = True) -> RunResult:
+        """``pulumi destroy``: Delete everything, dependents first."""
+        return self._operation("destroy", raise_on_error)
+
+    # internals -------------------------------------------------------------------------------
+
+    def _operation(self, operation: str, raise_on_error: bool) -> RunResult:
+        started = time.monotonic()
+        result = RunResult(operation)
+        own_host = self.host is None
+        host = self.host_factory().start() if own_host else self.host
+        assert host is not None
+        first_call = len(host.calls)
+        try:
+            host.configure(provider_config(self.stack_config, self.project))
+            checkpoint = self.checkpoint()
+            deployment = _Deployment(
+                self, host, checkpoint, preview=operation == "preview", result=result
+            )
+            if operation in ("up", "preview"):
+                self._up(deployment)
+            elif operation == "refresh":
+                self._refresh(deployment)
+            else:
+                self._destroy(deployment)
+        finally:
+            result.calls = host.calls[first_call:]
+            if own_host:
+                host.stop()
+            result.duration = time.monotonic() - started
+        if result.errors and raise_on_error:
+            raise EngineError(result)
+        return result
+
+    def _up(self, deployment: _Deployment) -> None:
+        old = deployment.old
+        if not deployment.preview:
+            # Deletes left pending by an earlier failed run go first, as in the engine.
+            pending = [r for r in old.resources if r.pending_delete]
+            deployment.delete_many(pending, {id(r) for r in pending})
+        program_error = self._run_program(deployment)
+        if program_error is not None:
+            deployment.error(self.stack_urn, "program", *program_error)
+        result = deployment.result
+        if not result.errors:
+            removed = [
+                r
+                for r in old.resources
+                if not r.pending_delete
+                and r.urn not in deployment.registered
+                and id(r) not in deployment.gone
+            ]
+            with deployment.lock:
+                replaced = list(deployment.replaced)
+            deployment.delete_many(removed + replaced, {id(r) for r in replaced})
+        if deployment.stack_outputs is not None:
+            result.outputs = deployment.stack_outputs
+        if deployment.preview:
+            return
+        outputs = old.outputs
+        if not result.errors and deployment.stack_outputs is not None:
+            outputs = deployment.stack_outputs
+        Checkpoint(deployment.final_resources(), outputs).save(self.state_path)
+
+    def _run_program(self, deployment: _Deployment) -> tuple[str, str] | None:
+        """Run the program in a fresh context (fresh Pulumi runtime state).
+
+        Returns None, or the program's failure as (message, traceback)."""
+        context = contextvars.copy_context()
+        return context.run(self._run_program_in_context, deployment)
+
+    def _run_program_in_context(self, deployment: _Deployment) -> tuple[str, str] | None:
+        monitor = _Monitor(deployment, self.project, self.stack)
+        reset_options(project=self.project, stack=self.stack, preview=deployment.preview)
+        configure(
+            Settings(
+                project=self.project,
+                stack=self.stack,
+                monitor=monitor,
+                engine=pulumi_mocks.MockEngine(self.logger),
+                parallel=self.parallelism,
+                dry_run=deployment.preview,
+                organization="organization",
+                root_directory=str(self.project_dir),
+            )
+        )
+        set_all_config(provider_config(self.stack_config, self.project), [])
+        program_dir = str(self.project_dir)
+        added_path = program_dir not in sys.path
+        if added_path:
+            sys.path.insert(0, program_dir)
+        program = str(self.program)
+
+        def run_program() -> None:
+            runpy.run_path(program, run_name="__main__")
+
+        loop = asyncio.new_event_loop()
+        executor = ThreadPoolExecutor(max_workers=max(8, self.parallelism * 4))
+        loop.set_default_executor(executor)
+        try:
+            loop.run_until_complete(run_in_stack(run_program))
+        except Exception as exn:  # noqa: BLE001 - the program's own failure is the run's error
+            _LOG.debug("program failed", exc_info=True)
+            return _program_error(exn)
+        finally:
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    loop.run_until_complete(task)
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            if added_path:
+                with suppress(ValueError):
+                    sys.path.remove(program_dir)
+        return None
+
+    def _refresh(self, deployment: _Deployment) -> None:
+        old = deployment.old
+        host = deployment.host
+
+        def refresh_one(resource: ResourceState) -> None:
+            read = host.read(resource.urn, resource.id, resource.outputs, resource.inputs)
+            if not read.id:
+                deployment.mark_gone(resource)
+                deployment.step("delete", resource.urn)
+                return
+            inputs = read.inputs if read.inputs is not None else resource.inputs
+            changed = read.outs != resource.outputs or inputs != resource.inputs
+            resource.id, resource.outputs, resource.inputs = read.id, read.outs, inputs
+            deployment.step("update" if changed else "same", resource.urn)
+
+        targets = [r for r in old.resources if r.custom and not r.pending_delete]
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            futures = {pool.submit(refresh_one, r): r for r in targets}
+            for future, resource in futures.items():
+                try:
+                    future.result()
+                except ProviderError as err:
+                    deployment.error(resource.urn, "read", err.message)
+        kept = [r for r in old.resources if id(r) not in deployment.gone]
+        Checkpoint(_ordered(kept), old.outputs).save(self.state_path)
+
+    def _destroy(self, deployment: _Deployment) -> None:
+        old = deployment.old
+        deployment.delete_many(list(old.resources))
+        kept = [r for r in old.resources if id(r) not in deployment.gone]
+        Checkpoint(_ordered(kept), old.outputs if kept else {}).save(self.state_path)
+
+
+def _program_error(exn: BaseException) -> tuple[str, str]:
+    """The program's failure as the CLI reports it (message, traceback)."""
+    from pulumi.errors import RunError
+
+    details = "".join(traceback.format_exception(exn))
+    if isinstance(exn, RunError):
+        return str(exn), details
+    text = str(exn) or type(exn).__name__
+    return f"Program failed with an unhandled exception: {type(exn).__name__}: {text}", details

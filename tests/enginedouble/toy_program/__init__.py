@@ -1,0 +1,1 @@
+"""Test-only Pulumi project driven by the engine double."""
