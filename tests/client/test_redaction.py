@@ -1,0 +1,185 @@
+"""No credential ever appears in an error, a repr, a log line or a traceback."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from plume_provider.client import PlumeClient
+from plume_provider.errors import ConfigurationError, PlumeError
+from plume_provider.models import CustomerRegistration
+from plume_provider.redaction import REDACTED, logger, redact
+from plume_provider.settings import PlumeSettings
+
+from .conftest import API, CLIENT_ID, PARTNER, SECRET, TOKEN_URL, Sleeps, TokenEndpoint, plume_error
+
+BASIC = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+STATIC = "static-login-token-5e6f7a8b"
+
+
+def secrets(token_endpoint: TokenEndpoint) -> list[str]:
+    return [SECRET, BASIC, STATIC, *token_endpoint.issued]
+
+
+def register(c: PlumeClient) -> Any:
+    return c.register_customer(CustomerRegistration(account_id="A", partner_id=PARTNER))
+
+
+SCENARIOS: dict[str, tuple[str, Any, Callable[[PlumeClient], Any]]] = {
+    **{
+        f"register-{status}": ("register", plume_error(status), register)
+        for status in (400, 401, 403, 404, 409, 422)
+    },
+    "register-echoes-token": (
+        "register",
+        plume_error(422, "bad header Authorization: Bearer tok-1-a1b2c3d4"),
+        register,
+    ),
+    "register-echoes-secret": ("register", plume_error(400, f"client_secret={SECRET}"), register),
+    "lookup-waf": (
+        "lookup",
+        httpx.Response(
+            403, json={"error": {"name": "RequestBlocked"}}, headers={"Retry-After": "99"}
+        ),
+        lambda c: c.lookup_node("S1"),
+    ),
+    "lookup-500": ("lookup", plume_error(500), lambda c: c.lookup_node("S1")),
+    "lookup-timeout": ("lookup", httpx.ReadTimeout("timed out"), lambda c: c.lookup_node("S1")),
+    "lookup-connect": ("lookup", httpx.ConnectError("refused"), lambda c: c.lookup_node("S1")),
+    "claim-409": ("claim", plume_error(409), lambda c: c.claim_node("c", "l", "S1")),
+    "claim-422": (
+        "claim",
+        plume_error(422, "numPodsAuthorized=2"),
+        lambda c: c.claim_node("c", "l", "S1"),
+    ),
+    "token-invalid-client": (
+        "token",
+        httpx.Response(401, json={"error": "invalid_client", "error_description": BASIC}),
+        lambda c: c.lookup_node("S1"),
+    ),
+    "token-500": (
+        "token",
+        httpx.Response(500, text=f"oops {SECRET}"),
+        lambda c: c.lookup_node("S1"),
+    ),
+    "token-garbage": (
+        "token",
+        httpx.Response(200, json={"nope": 1}),
+        lambda c: c.lookup_node("S1"),
+    ),
+}
+
+ROUTES = {
+    "register": ("POST", f"{API}/Customers/register"),
+    "lookup": ("GET", f"{API}/Partners/nodes/S1"),
+    "claim": ("POST", f"{API}/Customers/c/locations/l/nodes"),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("mode", ["client-secret", "auth-header"])
+def test_no_secret_in_errors_reprs_or_logs(
+    mock: respx.MockRouter,
+    token_endpoint: TokenEndpoint,
+    caplog: pytest.LogCaptureFixture,
+    scenario: str,
+    mode: str,
+) -> None:
+    kind, answer, call = SCENARIOS[scenario]
+    if kind == "token":
+        mock.routes["token"].mock(side_effect=[answer] * 8)
+    else:
+        method, url = ROUTES[kind]
+        mock.route(method=method, url=url).mock(side_effect=[answer] * 8)
+    credentials = (
+        {"client_id": CLIENT_ID, "client_secret": SECRET}
+        if mode == "client-secret"
+        else {"auth_header": f"Basic {BASIC}"}
+    )
+    settings = PlumeSettings(
+        api_url=API,
+        token_url=TOKEN_URL,
+        partner_id=PARTNER,
+        requests_per_second=0,
+        max_retries=1,
+        max_rate_limit_wait_seconds=100,
+        **credentials,  # type: ignore[arg-type]
+    )
+    with caplog.at_level(logging.DEBUG), PlumeClient(settings, sleep=Sleeps()) as c:
+        with pytest.raises(PlumeError) as info:
+            call(c)
+        logger.exception("operation failed: %s", info.value, exc_info=info.value)
+        texts = [
+            str(info.value),
+            repr(info.value),
+            "".join(traceback.format_exception(info.value)),
+            repr(settings),
+            str(settings),
+            repr(c),
+            caplog.text,
+            *(r.getMessage() for r in caplog.records),
+        ]
+    for text in texts:
+        for secret in secrets(token_endpoint):
+            assert secret not in text, (secret, text)
+    assert caplog.records
+
+
+def test_static_token_never_shown(mock: respx.MockRouter, caplog: pytest.LogCaptureFixture) -> None:
+    mock.get(f"{API}/Partners/nodes/S1").mock(
+        return_value=plume_error(401, f"token {STATIC} expired")
+    )
+    settings = PlumeSettings(api_url=API, token=STATIC, requests_per_second=0)
+    with caplog.at_level(logging.DEBUG), PlumeClient(settings) as c:
+        with pytest.raises(PlumeError) as info:
+            c.lookup_node("S1")
+        logger.warning("sent Authorization %s", STATIC)
+        texts = [str(info.value), repr(info.value), repr(settings), repr(c), caplog.text]
+    assert all(STATIC not in text for text in texts)
+
+
+def test_configuration_error_does_not_show_the_secret() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        PlumeClient(PlumeSettings(client_id="x", client_secret=SECRET))
+    assert SECRET not in str(info.value)
+
+
+def test_filter_redacts_arguments_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    PlumeSettings(client_id=CLIENT_ID, client_secret=SECRET)
+    with caplog.at_level(logging.DEBUG, logger="plume_provider"):
+        logger.info("headers %s", {"Authorization": f"Basic {BASIC}"})
+        try:
+            raise RuntimeError(f"failed with secret {SECRET}")
+        except RuntimeError:
+            logger.exception("boom")
+    assert SECRET not in caplog.text
+    assert BASIC not in caplog.text
+    assert REDACTED in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Authorization: Bearer abc.def.ghi", "Authorization: "),
+        ("Basic bGFiOnNlY3JldA==", "Basic "),
+        ("access_token=eyJhbGciOi.eyJzdWIi.sig&x=1", "access_token="),
+        ('{"access_token": "xyz123"}', '{"access_token": "'),
+        ("PLUME_CLIENT_SECRET=hunter22", "PLUME_CLIENT_SECRET="),
+    ],
+)
+def test_redact_patterns(text: str, kept: str) -> None:
+    out = redact(text)
+    assert out.startswith(kept)
+    assert REDACTED in out
+
+
+def test_redact_leaves_ordinary_text() -> None:
+    text = "token rejected: check PLUME_AUTH_HEADER and the partnerId scope"
+    assert redact(text) == text
