@@ -63,9 +63,14 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (IPv6 when ``host`` contains a colon)."""
+    """A listening TCP socket (IPv6 when ``host`` contains a colon).
+
+    ``proto=IPPROTO_TCP`` matters: asyncio only sets TCP_NODELAY on accepted
+    sockets whose proto says TCP; without it every keep-alive response waits
+    ~40 ms for a delayed ACK (Nagle).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

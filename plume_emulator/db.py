@@ -86,8 +86,6 @@ CREATE INDEX IF NOT EXISTS nodes_pack ON nodes(pack_id) WHERE pack_id IS NOT NUL
 CREATE INDEX IF NOT EXISTS nodes_claim_order ON nodes(claim_order) WHERE claim_order IS NOT NULL;
 """
 
-DATA_TABLES = ("nodes", "locations", "customers", "partners")
-
 
 class Database:
     """A SQLite file shared by every thread of the process (each gets its own connection)."""

@@ -7,6 +7,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -155,7 +156,7 @@ def seed(conn: sqlite3.Connection, extra: InventoryFile | None) -> None:
         "INSERT OR REPLACE INTO partners (id, client_id, client_secret, locked) VALUES (?,?,?,?)",
         [(p.id, p.client_id, p.client_secret, int(p.locked)) for p in partners],
     )
-    nodes = list(_builtin_nodes())
+    rows = list(_builtin_rows())
     if extra:
         known = {p.id for p in partners}
         for spec in extra.nodes:
@@ -163,17 +164,19 @@ def seed(conn: sqlite3.Connection, extra: InventoryFile | None) -> None:
                 raise InventoryFileError(
                     f"inventory node {spec.serialNumber} names unknown partner {spec.partnerId}"
                 )
-            nodes.append(
-                _Node(
-                    spec.serialNumber,
-                    spec.partnerId,
-                    spec.residentialGateway,
-                    spec.packId,
-                    spec.partNumber,
-                    spec.manufacturerFirmware,
-                )
+            node = _Node(
+                spec.serialNumber,
+                spec.partnerId,
+                spec.residentialGateway,
+                spec.packId,
+                spec.partNumber,
+                spec.manufacturerFirmware,
             )
-    conn.executemany(
-        NODE_INSERT.replace("INSERT", "INSERT OR REPLACE", 1),
-        [_node_row(i, node) for i, node in enumerate(nodes)],
-    )
+            rows.append(_node_row(len(rows), node))
+    conn.executemany(NODE_INSERT.replace("INSERT", "INSERT OR REPLACE", 1), rows)
+
+
+@functools.cache
+def _builtin_rows() -> tuple[tuple[object, ...], ...]:
+    """The seed inventory's rows, computed once per process (tests start many labs)."""
+    return tuple(_node_row(i, node) for i, node in enumerate(_builtin_nodes()))

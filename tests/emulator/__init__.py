@@ -1,0 +1,1 @@
+"""Conformance, robustness and runner tests of plume_emulator."""
