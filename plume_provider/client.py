@@ -316,6 +316,8 @@ class PlumeClient:
 
     def find_customers_by_account_id(self, account_id: str) -> list[CustomerSearchResult]:
         """Customers of this partner whose accountId is exactly `account_id` (0 or 1)."""
+        if not account_id.strip():
+            raise InputValidationError("accountId must not be empty", [("accountId", "empty")])
         context = OperationContext(
             "find_customers_by_account_id",
             f"search customers by accountId={account_id}",
@@ -324,7 +326,7 @@ class PlumeClient:
         try:
             response = self._call(
                 "GET",
-                f"Partners/customers/search/{_segment(account_id, 'accountId')}",
+                f"Partners/customers/search/{quote(account_id, safe='')}",
                 context,
                 params={"field": "accountId", "exactMatch": "true"},
             )

@@ -254,7 +254,7 @@ _HINTS: dict[tuple[str, int], str] = {
     ("find_customers_by_account_id", 422): "the accountId to search for is not allowed",
     ("claim_node", 404): (
         "serial {serial_number} is not in partner {partner_id}'s inventory; check the serial "
-        "or ask Plume to provision it (or location {location_id} does not exist)"
+        "or ask Plume to provision it"
     ),
     ("claim_node", 409): (
         "node {serial_number} is claimed by another customer; unclaim it there first"
@@ -430,10 +430,17 @@ def make_error(
         cls = PartnerLockedError
     elif status == 422 and context.operation == "claim_node":
         cls, template = _claim_422(message)
+    elif status == 404 and context.operation == "claim_node" and _names_location(message):
+        template = "location {location_id} of customer {customer_id} does not exist; check the ids"
 
     if not template:
         template = f"unexpected HTTP {status}; check the request"
     return cls(summary, hint=_fill(template, ids), **common)
+
+
+def _names_location(message: str) -> bool:
+    lowered = message.lower()
+    return "location" in lowered and "serial" not in lowered and "node" not in lowered
 
 
 def _claim_422(message: str) -> tuple[type[ApiError], str]:

@@ -215,3 +215,14 @@ def test_status(
 
 def test_every_operation_is_in_the_table() -> None:
     assert {row[0] for row in TABLE} == set(OPS)
+
+
+def test_claim_404_for_an_unknown_location_names_the_location(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(
+        return_value=plume_error(404, f"location {L} not found for customer {C}")
+    )
+    with pytest.raises(e.NotFoundError) as info:
+        client.claim_node(C, L, S)
+    assert info.value.hint.startswith(f"location {L} of customer {C} does not exist")
