@@ -34,6 +34,7 @@ from pulumi.dynamic import (
     Resource,
     ResourceProvider,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from plume_provider.errors import InputValidationError, PlumeError
@@ -73,8 +74,12 @@ class PlumeResourceError(PlumeError):
 
 
 def is_unknown(value: object) -> bool:
-    """True for the engine's placeholder of a value not known yet (preview)."""
-    return isinstance(value, str) and value == UNKNOWN
+    """True for a value not known yet (preview).
+
+    The host hands Check and Diff an `Unknown` object (it deserializes with keep_unknowns);
+    the wire form, the `UNKNOWN` string, is accepted too.
+    """
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def known_inputs(props: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:

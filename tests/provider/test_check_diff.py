@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from plume_provider.resources import CustomerProvider, NodeProvider
@@ -91,12 +92,17 @@ def test_customer_check_requires_account_and_partner(monkeypatch: pytest.MonkeyP
     assert found["accountId"].startswith("required")
 
 
-def test_customer_check_accepts_unknowns_during_preview() -> None:
-    news = dict.fromkeys(("accountId", "partnerId", "name", "email", "profile"), UNKNOWN)
-    news["adopt"] = UNKNOWN
+# The host hands check/diff `Unknown` objects; the wire form is the UNKNOWN string.
+UNKNOWN_FORMS = [pytest.param(UNKNOWN, id="wire-string"), pytest.param(Unknown(), id="object")]
+
+
+@pytest.mark.parametrize("unknown", UNKNOWN_FORMS)
+def test_customer_check_accepts_unknowns_during_preview(unknown: Any) -> None:
+    news = dict.fromkeys(("accountId", "partnerId", "name", "email", "profile"), unknown)
+    news["adopt"] = unknown
     result = CustomerProvider().check({}, news)
     assert result.failures == []
-    assert result.inputs["accountId"] == UNKNOWN
+    assert result.inputs["accountId"] is unknown
     assert result.inputs["acceptLanguage"] == "en-US"
 
 
@@ -133,9 +139,20 @@ def test_node_check_required_and_unknown_properties() -> None:
     assert set(found) == {"customerId", "locationId", "serialNumber", "serial"}
 
 
-def test_node_check_unknowns_pass() -> None:
-    news = {"customerId": UNKNOWN, "locationId": UNKNOWN, "serialNumber": "S1"}
+@pytest.mark.parametrize("unknown", UNKNOWN_FORMS)
+def test_node_check_unknowns_pass(unknown: Any) -> None:
+    news = {"customerId": unknown, "locationId": unknown, "serialNumber": unknown}
     assert NodeProvider().check({}, news).failures == []
+
+
+@pytest.mark.parametrize("unknown", UNKNOWN_FORMS)
+def test_unknown_new_values_are_changes(unknown: Any) -> None:
+    customer = CustomerProvider().diff(
+        "cid", dict(CUSTOMER_OUTS), {**CUSTOMER_NEWS, "email": unknown}
+    )
+    assert (customer.changes, customer.replaces) == (True, [])
+    node = NodeProvider().diff("S", dict(NODE_OUTS), {**NODE_NEWS, "serialNumber": unknown})
+    assert (node.changes, node.replaces) == (True, ["serialNumber"])
 
 
 # -- diff tables -----------------------------------------------------------------------------
