@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -249,3 +250,31 @@ def test_delete_after_customer_deleted(
     customers.delete(home["customerId"], home)  # unclaims its nodes too
     nodes.delete(created.id, created.outs or {})
     assert claimed(emulator) == {}
+
+
+def test_concurrent_calls_share_one_client_and_token(
+    nodes: NodeProvider,
+    home: dict[str, Any],
+    emulator: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The host serves four calls at once: one client, one token, every claim made."""
+    built: list[PlumeClient] = []
+    original = PlumeClient.__init__
+
+    def counting_init(self: PlumeClient, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(PlumeClient, "__init__", counting_init)
+    serials = [f"LAB-POD-{i:04d}" for i in range(10, 18)]
+    fresh = NodeProvider.__new__(NodeProvider)
+    fresh.__setstate__(nodes.__getstate__())  # as unpickled by the host: no client yet
+    fresh._config = nodes._config
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda s: fresh.create(node_props(home, s)), serials))
+    assert [r.id for r in results] == serials
+    assert set(claimed(emulator)) == set(serials)
+    assert emulator.stats()["tokens_issued"] == 1
+    assert len(built) == 1
+    fresh.close()
