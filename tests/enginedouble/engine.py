@@ -262,8 +262,8 @@ class RunResult:
     (the replacement was created), ``delete-replaced`` (the replaced copy was deleted),
     ``delete``, ``same``, ``import``, ``retain`` (dropped from state without Delete: the
     resource has ``retainOnDelete``); for a preview they are the planned steps; for refresh
-    ``same`` / ``update`` (live state changed) / ``delete`` (gone).  ``calls`` are the provider
-    calls made over gRPC during the run, as (method, urn).
+    ``same`` / ``update`` (the live outputs changed) / ``delete`` (gone).  ``calls`` are the
+    provider calls made over gRPC during the run, as (method, urn).
     """
 
     operation: str
@@ -876,7 +876,7 @@ class EngineDouble:
                 deployment.step("delete", resource.urn)
                 return
             inputs = read.inputs if read.inputs is not None else resource.inputs
-            changed = read.outs != resource.outputs or inputs != resource.inputs
+            changed = read.outs != resource.outputs  # the engine reports output drift
             resource.id, resource.outputs, resource.inputs = read.id, read.outs, inputs
             deployment.step("update" if changed else "same", resource.urn)
 

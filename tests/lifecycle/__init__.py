@@ -1,0 +1,1 @@
+"""Lifecycle scenarios of the lab stack through the engine double and the emulator."""
