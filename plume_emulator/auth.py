@@ -132,6 +132,8 @@ class TokenService:
         parts = token.split(".")
         if len(parts) != 3:
             raise unauthorized("access token is not a JWT (expected header.payload.signature)")
+        if not token.isascii():
+            raise unauthorized("access token contains non-ASCII characters")
         signing_input = f"{parts[0]}.{parts[1]}".encode()
         if not hmac.compare_digest(self._sign(signing_input), parts[2]):
             raise unauthorized("access token signature is invalid (not issued by this cloud)")

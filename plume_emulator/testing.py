@@ -213,7 +213,10 @@ class EmulatorServer(_Controls):
         )
         self._server = _ThreadServer(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name="plume-emulator"
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            daemon=True,
+            name=f"plume-emulator {self.url}",
         )
         self._thread.start()
         thread = self._thread

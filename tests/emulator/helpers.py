@@ -96,7 +96,8 @@ def assert_error(response: httpx.Response, status: int, *mentions: str) -> dict[
     body = response.json()
     error = body["error"]
     assert error["statusCode"] == status
-    assert isinstance(error["name"], str) and error["name"]
+    assert isinstance(error["name"], str)
+    assert error["name"]
     for mention in mentions:
         assert mention in error["message"], (mention, error["message"])
     return dict(error)

@@ -31,7 +31,8 @@ def test_register_returns_customer_with_location(api: Api, emulator: EmulatorSer
 
 def test_register_without_email_invents_one(api: Api) -> None:
     email = api.register(email=MISSING).json()["email"]
-    assert email.startswith("null+") and email.endswith("@plume.com")
+    assert email.startswith("null+")
+    assert email.endswith("@plume.com")
     assert api.register(email=MISSING).json()["email"] != email
 
 

@@ -208,13 +208,13 @@ def test_forged_token_signed_elsewhere_is_rejected(
     emulator: EmulatorServer, lab_credentials: LabCredentials
 ) -> None:
     token = fetch_token(lab_credentials)
-    header, payload, _ = token.split(".")
+    header, _payload, signature = token.split(".")
     claims = claims_of(token)
     claims["partnerId"] = "other-partner"
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     response = HTTP.get(
         f"{emulator.api_url}/Partners/nodes/OTH-GW-0001",
-        headers={"Authorization": f"Bearer {header}.{forged_payload}.{_}"},
+        headers={"Authorization": f"Bearer {header}.{forged_payload}.{signature}"},
     )
     assert_error(response, 401, "signature")
 

@@ -1,0 +1,302 @@
+"""The WAF, injected faults, latency, and the stats/state control documents."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from plume_emulator.options import ManualClock
+from plume_emulator.testing import EmulatorServer
+from tests.conftest import EmulatorFactory
+from tests.emulator.helpers import HTTP, Api, assert_error
+
+NODES = "/api/Customers/{customerId}/locations/{locationId}/nodes"
+
+
+def claimed_serials(server: EmulatorServer) -> list[str]:
+    return [n["serialNumber"] for n in server.state()["partners"]["lab-partner"]["claimed_nodes"]]
+
+
+# ------------------------------------------------------------------ WAF
+def test_waf_blocks_past_the_limit_with_retry_after(emulator_factory: EmulatorFactory) -> None:
+    clock = ManualClock()
+    server = emulator_factory(waf_limit=3, waf_window=60, clock=clock)
+    view = Api(server)  # the token request is the first of three
+    try:
+        url = "/Partners/nodes/LAB-GW-0001"
+        assert view.request("GET", url).status_code == 200
+        assert view.request("GET", url).status_code == 200
+        blocked = view.request("GET", url)
+        error = assert_error(blocked, 403)
+        assert error["name"] == "RequestBlocked"
+        assert blocked.headers["Retry-After"] == "60"
+        token = HTTP.post(server.token_url, data={"grant_type": "client_credentials"})
+        assert token.status_code == 403, "the token endpoint sits behind the WAF too"
+        assert server.stats()["requests"], "control routes are never blocked"
+        clock.advance(45)
+        assert view.request("GET", url).headers["Retry-After"] == "15"
+        clock.advance(15)
+        assert view.request("GET", url).status_code == 200
+    finally:
+        view.close()
+
+
+def test_waf_zero_disables(emulator_factory: EmulatorFactory) -> None:
+    server = emulator_factory(waf_limit=0)
+    view = Api(server)
+    try:
+        statuses = {
+            view.request("GET", "/Partners/nodes/LAB-GW-0001").status_code for _ in range(30)
+        }
+        assert statuses == {200}
+    finally:
+        view.close()
+
+
+def test_waf_blocks_count_in_stats(emulator_factory: EmulatorFactory) -> None:
+    server = emulator_factory(waf_limit=1, clock=ManualClock())
+    HTTP.get(f"{server.api_url}/Partners/nodes/X")
+    HTTP.get(f"{server.api_url}/Partners/nodes/X")
+    rows = server.stats()["requests"]
+    assert {
+        "method": "GET",
+        "route": "/api/Partners/nodes/{serialNumber}",
+        "status": 403,
+        "count": 1,
+    } in rows
+
+
+# ------------------------------------------------------------------ latency
+def test_latency_is_added_to_api_calls_only(emulator_factory: EmulatorFactory) -> None:
+    server = emulator_factory(latency_ms=80)
+    view = Api(server)
+    try:
+        start = time.perf_counter()
+        view.request("GET", "/Partners/nodes/LAB-GW-0001")
+        assert time.perf_counter() - start >= 0.08
+        start = time.perf_counter()
+        server.stats()
+        assert time.perf_counter() - start < 0.08
+    finally:
+        view.close()
+
+
+# ------------------------------------------------------------------ faults
+def test_fault_without_apply_changes_nothing(api: Api, emulator: EmulatorServer) -> None:
+    customer = api.customer()
+    emulator.set_faults([{"method": "POST", "path": NODES, "status": 500, "times": 1}])
+    response = api.claim(customer, "LAB-GW-0001")
+    assert_error(response, 500, "fault injected")
+    assert claimed_serials(emulator) == []
+    assert api.claim(customer, "LAB-GW-0001").status_code == 200, "times=1 is used up"
+
+
+def test_fault_with_apply_performs_then_fails(api: Api, emulator: EmulatorServer) -> None:
+    customer = api.customer()
+    emulator.set_faults(
+        [{"method": "POST", "path": NODES, "status": 503, "times": 1, "apply": True}]
+    )
+    assert_error(api.claim(customer, "LAB-GW-0001"), 503)
+    assert claimed_serials(emulator) == ["LAB-GW-0001"]
+
+
+@pytest.mark.parametrize(
+    ("apply", "claimed"),
+    [pytest.param(True, ["LAB-GW-0001"], id="apply"), pytest.param(False, [], id="no-apply")],
+)
+def test_drop_cuts_the_connection(
+    api: Api, emulator: EmulatorServer, apply: bool, claimed: list[str]
+) -> None:
+    customer = api.customer()
+    emulator.set_faults(
+        [{"method": "POST", "path": NODES, "drop": True, "apply": apply, "times": 1}]
+    )
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.claim(customer, "LAB-GW-0001")
+    assert claimed_serials(emulator) == claimed
+    assert api.request("GET", "/Partners/nodes/LAB-GW-0001").status_code == 200, (
+        "server still serves"
+    )
+
+
+def test_delay_after_apply_loses_the_response(api: Api, emulator: EmulatorServer) -> None:
+    customer = api.customer()
+    emulator.set_faults(
+        [{"method": "POST", "path": NODES, "delay_ms": 1500, "apply": True, "times": 1}]
+    )
+    with pytest.raises(httpx.ReadTimeout):
+        api.http.post(api.nodes_path(customer), json={"serialNumber": "LAB-GW-0001"}, timeout=0.3)
+    assert claimed_serials(emulator) == ["LAB-GW-0001"]
+
+
+def test_delay_only_rule_answers_normally_late(api: Api, emulator: EmulatorServer) -> None:
+    emulator.set_faults([{"path": "/api/Partners/nodes/*", "delay_ms": 150}])
+    start = time.perf_counter()
+    response = api.request("GET", "/Partners/nodes/LAB-GW-0001")
+    assert response.status_code == 200
+    assert time.perf_counter() - start >= 0.15
+
+
+def test_times_counts_down_and_is_listed(api: Api, emulator: EmulatorServer) -> None:
+    emulator.set_faults(
+        [{"method": "GET", "path": "/api/Partners/nodes/{serialNumber}", "status": 502, "times": 2}]
+    )
+    statuses = [api.request("GET", "/Partners/nodes/LAB-GW-0001").status_code for _ in range(3)]
+    assert statuses == [502, 502, 200]
+    [rule] = emulator.http.get("/_emulator/faults").json()["rules"]
+    assert (rule["remaining"], rule["fired"]) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("probability", "expect"),
+    [
+        pytest.param(0.0, "none", id="never"),
+        pytest.param(1.0, "all", id="always"),
+        pytest.param(0.5, "some", id="half"),
+    ],
+)
+def test_probability(emulator_factory: EmulatorFactory, probability: float, expect: str) -> None:
+    server = emulator_factory(fault_seed=7, waf_limit=0)
+    view = Api(server)
+    try:
+        server.set_faults(
+            [{"path": "/api/Partners/nodes/*", "status": 500, "probability": probability}]
+        )
+        statuses = [
+            view.request("GET", "/Partners/nodes/LAB-GW-0001").status_code for _ in range(40)
+        ]
+        faulted = statuses.count(500)
+        assert {"none": faulted == 0, "all": faulted == 40, "some": 5 < faulted < 35}[expect], (
+            faulted
+        )
+        assert server.stats()["faults_injected"] == faulted
+    finally:
+        view.close()
+
+
+def test_method_filter_and_glob(api: Api, emulator: EmulatorServer) -> None:
+    emulator.set_faults([{"method": "DELETE", "path": "/api/Customers/*", "status": 500}])
+    customer = api.customer()
+    assert api.request("GET", f"/Customers/{customer.id}").status_code == 200
+    assert_error(api.request("DELETE", f"/Customers/{customer.id}"), 500)
+
+
+def test_control_routes_are_never_faulted(emulator: EmulatorServer) -> None:
+    emulator.set_faults([{"path": "*", "status": 500}])
+    assert emulator.http.get("/_emulator/health").status_code == 200
+    emulator.clear_faults()
+    assert emulator.http.get("/_emulator/faults").json() == {"rules": []}
+
+
+def test_token_endpoint_fault_uses_okta_body(emulator: EmulatorServer) -> None:
+    emulator.set_faults(
+        [
+            {
+                "method": "POST",
+                "path": "/oauth2/token",
+                "status": 503,
+                "times": 1,
+                "headers": {"Retry-After": "2"},
+            }
+        ]
+    )
+    response = HTTP.post(emulator.token_url, data={"grant_type": "client_credentials"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert set(response.json()) == {"error", "error_description"}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        pytest.param([{"path": "/x", "status": 42}], id="bad-status"),
+        pytest.param([{"status": 500}], id="missing-path"),
+        pytest.param([{"path": "/x", "probability": 2}], id="bad-probability"),
+        pytest.param([{"path": "/x", "when": "now"}], id="unknown-field"),
+    ],
+)
+def test_invalid_fault_rules_are_422(emulator: EmulatorServer, rules: list[dict[str, Any]]) -> None:
+    assert_error(emulator.http.post("/_emulator/faults", json={"rules": rules}), 422)
+
+
+# ------------------------------------------------------------------ stats and state
+def test_stats_count_by_route_template(api: Api, emulator: EmulatorServer) -> None:
+    emulator.reset_stats()
+    customer = api.customer()
+    api.claim(customer, "LAB-GW-0001")
+    api.claim(customer, "NOPE")
+    emulator.set_faults([{"method": "POST", "path": NODES, "status": 503, "times": 1}])
+    api.claim(customer, "LAB-GW-0002")
+    stats = emulator.stats()
+    assert set(stats) == {"requests", "tokens_issued", "faults_injected"}
+    rows = {(r["method"], r["route"], r["status"]): r["count"] for r in stats["requests"]}
+    assert rows == {
+        ("POST", "/api/Customers/register", 200): 1,
+        ("POST", NODES, 200): 1,
+        ("POST", NODES, 404): 1,
+        ("POST", NODES, 503): 1,
+    }
+    assert stats["faults_injected"] == 1
+    emulator.reset_stats()
+    assert emulator.stats() == {"requests": [], "tokens_issued": 0, "faults_injected": 0}
+
+
+def test_stats_count_tokens(emulator: EmulatorServer) -> None:
+    Api(emulator).close()
+    stats = emulator.stats()
+    assert stats["tokens_issued"] == 1
+    assert stats["requests"] == [
+        {"method": "POST", "route": "/oauth2/token", "status": 200, "count": 1}
+    ]
+
+
+def test_state_shape(api: Api, other_api: Api, emulator: EmulatorServer) -> None:
+    customer = api.customer(accountId="S-1", name="Sam", email="sam@example.org")
+    api.claim(customer, "LAB-PK05-1")
+    state = emulator.state()
+    assert set(state["partners"]) == {"lab-partner", "other-partner", "locked-partner"}
+    lab = state["partners"]["lab-partner"]
+    assert lab["licenses_in_use"] == 3
+    assert lab["customers"] == [
+        {
+            "id": customer.id,
+            "accountId": "S-1",
+            "name": "Sam",
+            "email": "sam@example.org",
+            "locations": [
+                {
+                    "id": customer.location_id,
+                    "numPodsAuthorized": 32,
+                    "nodes": ["LAB-PK05-1", "LAB-PK05-2", "LAB-PK05-3"],
+                }
+            ],
+        }
+    ]
+    assert lab["claimed_nodes"][0] == {
+        "serialNumber": "LAB-PK05-1",
+        "customerId": customer.id,
+        "locationId": customer.location_id,
+    }
+    assert state["partners"]["other-partner"] == {
+        "customers": [],
+        "claimed_nodes": [],
+        "licenses_in_use": 0,
+    }
+
+
+def test_reset_restores_seed(api: Api, emulator: EmulatorServer) -> None:
+    api.claim(api.customer(), "LAB-GW-0001")
+    emulator.set_faults([{"path": "/nowhere", "status": 500}])
+    emulator.reset()
+    assert emulator.state()["partners"]["lab-partner"] == {
+        "customers": [],
+        "claimed_nodes": [],
+        "licenses_in_use": 0,
+    }
+    assert emulator.http.get("/_emulator/faults").json() == {"rules": []}
+    assert api.request("GET", "/Partners/nodes/LAB-GW-0001").status_code == 200, (
+        "tokens survive a reset"
+    )
