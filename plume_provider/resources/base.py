@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,11 +51,13 @@ __all__ = [
     "STATE_FORMAT",
     "DiffSpec",
     "PlumeProviderBase",
+    "PlumeResource",
     "PlumeResourceError",
     "check_failures_from_pydantic",
     "gone",
     "is_unknown",
     "known_inputs",
+    "snake_case",
 ]
 
 PROVIDER_KEY = "__provider"
@@ -122,12 +124,6 @@ def check_failures_from_pydantic(
     return failures
 
 
-def _same(old: Any, new: Any, casefold: bool) -> bool:
-    if casefold and isinstance(old, str) and isinstance(new, str):
-        return old.casefold() == new.casefold()
-    return bool(old == new)
-
-
 @dataclass(frozen=True)
 class DiffSpec:
     """How a resource's inputs change: which keys replace it, which update it in place.
@@ -144,6 +140,12 @@ class DiffSpec:
     casefold: frozenset[str] = field(default_factory=frozenset)
     stables: tuple[str, ...] = ()
 
+    def same(self, key: str, old: Any, new: Any) -> bool:
+        """True when `new` is the value `old` already has (case-insensitive for `casefold`)."""
+        if key in self.casefold and isinstance(old, str) and isinstance(new, str):
+            return old.casefold() == new.casefold()
+        return bool(old == new)
+
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """Keys of `replace` + `update` whose new value differs (or is unknown), in order."""
         changed: list[str] = []
@@ -153,7 +155,7 @@ class DiffSpec:
                 changed.append(key)
             elif new is None and key in self.optional:
                 continue
-            elif not _same(olds.get(key), new, key in self.casefold):
+            elif not self.same(key, olds.get(key), new):
                 changed.append(key)
         return changed
 
@@ -252,17 +254,6 @@ class PlumeProviderBase(ResourceProvider):
             client, self._client = self._client, None
         if client is not None:
             client.close()
-
-
-def normalized(
-    props: Mapping[str, Any], defaults: Mapping[str, Callable[[], Any]]
-) -> dict[str, Any]:
-    """`props` with each absent (None) key of `defaults` filled by calling its factory."""
-    result = dict(props)
-    for key, factory in defaults.items():
-        if result.get(key) is None:
-            result[key] = factory()
-    return result
 
 
 def snake_case(name: str) -> str:

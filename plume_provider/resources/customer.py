@@ -254,7 +254,7 @@ class CustomerProvider(PlumeProviderBase):
         changes = {
             key: value
             for key, value in (("name", registration.name), ("email", registration.email))
-            if value is not None and not _same_text(key, getattr(customer, key), value)
+            if value is not None and not CUSTOMER_DIFF.same(key, getattr(customer, key), value)
         }
         if changes:
             customer = client.update_customer(customer_id, CustomerUpdate.model_validate(changes))
@@ -334,8 +334,8 @@ class CustomerProvider(PlumeProviderBase):
         replaced = [key for key in changed if key in CUSTOMER_DIFF.replace]
         if replaced:
             raise PlumeResourceError(
-                f"customer {_id}: {', '.join(replaced)} cannot change in place; the change "
-                "must replace the customer (run pulumi up again to let Pulumi replace it)"
+                f"customer {_id}: {', '.join(replaced)} cannot change in place, only by "
+                "replacing the customer; run pulumi preview, which shows the replacement"
             )
         outs = {key: old.get(key) for key in OUTPUTS}
         patch = {key: new[key] for key in _PATCHABLE if key in changed}
@@ -375,12 +375,6 @@ class CustomerProvider(PlumeProviderBase):
         except AuthenticationError:
             if not self._confirmed_unknown(_id, _props):
                 raise
-
-
-def _same_text(key: str, old: str | None, new: str) -> bool:
-    if old is None:
-        return False
-    return old.casefold() == new.casefold() if key in CUSTOMER_DIFF.casefold else old == new
 
 
 @dataclass

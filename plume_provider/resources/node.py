@@ -48,7 +48,7 @@ from plume_provider.resources.base import (
 __all__ = ["NODE_DIFF", "NodeProvider", "PlumeNode", "PlumeNodeArgs"]
 
 INPUTS = ("customerId", "locationId", "serialNumber", "nickname")
-_RENAMED = {"id": "nodeId", "version": "version"}
+_RENAMED = {"id": "nodeId"}
 NODE_FIELDS: dict[str, str] = {
     _RENAMED.get(name, to_camel(name)): name for name in Node.model_fields
 }
@@ -189,8 +189,8 @@ class NodeProvider(PlumeProviderBase):
         replaced = [key for key in changed if key in NODE_DIFF.replace]
         if replaced:
             raise PlumeResourceError(
-                f"node {_id}: {', '.join(replaced)} cannot change in place; the node must be "
-                "unclaimed and claimed again (replaced)"
+                f"node {_id}: {', '.join(replaced)} cannot change in place, only by unclaiming "
+                "and claiming again; run pulumi preview, which shows the replacement"
             )
         outs = {key: olds.get(key) for key in OUTPUTS}
         if "nickname" in changed:
