@@ -26,7 +26,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
     [("customer_provider_v1.b64", CustomerProvider), ("node_provider_v1.b64", NodeProvider)],
 )
 def test_recorded_provider_blob_still_loads(fixture: str, cls: type[PlumeProviderBase]) -> None:
-    """A stack written by version 1 must still load: renaming or moving a provider fails here."""
+    """A stack written by version 1 must still load: renaming or moving a provider fails here.
+
+    Changing what `__getstate__` writes on purpose means a new fixture (v2) beside this one,
+    and a `__setstate__` that still reads v1.
+    """
     blob = (FIXTURES / fixture).read_text().strip()
     provider = dill.loads(base64.b64decode(blob))
     assert type(provider) is cls
