@@ -70,6 +70,24 @@ MUTATING_CALLS = frozenset({"Create", "Update", "Delete"})
 _LOG = logging.getLogger(__name__)
 
 
+class _UnobservedFailureFilter(logging.Filter):
+    """Drops asyncio's "exception was never retrieved" records.
+
+    A failing program leaves SDK futures nobody awaits; the Pulumi language host silences the
+    whole ``asyncio`` logger for that reason.  The double drops only those records (installed
+    once, on the first program run), so a test process keeps asyncio's other diagnostics.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "exception was never retrieved" not in str(record.msg)
+
+
+def _install_asyncio_filter() -> None:
+    asyncio_logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _UnobservedFailureFilter) for f in asyncio_logger.filters):
+        asyncio_logger.addFilter(_UnobservedFailureFilter())
+
+
 # -- config ----------------------------------------------------------------------------------
 
 
@@ -263,7 +281,8 @@ class RunResult:
     ``delete``, ``same``, ``import``, ``retain`` (dropped from state without Delete: the
     resource has ``retainOnDelete``); for a preview they are the planned steps; for refresh
     ``same`` / ``update`` (the live outputs changed) / ``delete`` (gone).  ``calls`` are the
-    provider calls made over gRPC during the run, as (method, urn).
+    provider calls made over gRPC during the run, as (method, urn); ``host_log`` what the
+    dynamic-provider host wrote to stderr meanwhile (provider warnings, tracebacks).
     """
 
     operation: str
@@ -272,6 +291,7 @@ class RunResult:
     errors: list[ResourceError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    host_log: str = ""
     duration: float = 0.0
 
     @property
@@ -311,6 +331,10 @@ class EngineError(Exception):
 
 class StepError(Exception):
     """An engine-side failure of one step (check failures, protect, import mismatch...)."""
+
+    def __init__(self, op: str, message: str) -> None:
+        super().__init__(message)
+        self.op = op
 
 
 def _protect_message(action: str, urn: str) -> str:
@@ -408,19 +432,19 @@ class _Deployment:
             with self.lock:
                 self.new.append(goal)
             return resource_pb2.RegisterResourceResponse(urn=urn, object=to_struct(goal.inputs))
-        op = "check"
         try:
             if PROVIDER_KEY not in goal.inputs:
                 raise StepError(
-                    f"{goal.type}: the engine double drives only pulumi-python dynamic resources"
+                    "check",
+                    f"{goal.type}: the engine double drives only pulumi-python dynamic resources",
                 )
             with self.slots:
-                op, resource = self._steps(goal, req)
+                resource = self._steps(goal, req)
         except ProviderError as err:
             self.error(urn, err.method.lower(), err.message, err.details)
             return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
         except StepError as err:
-            self.error(urn, op, str(err))
+            self.error(urn, err.op, str(err))
             return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
         with self.lock:
             self.new.append(resource)
@@ -428,8 +452,8 @@ class _Deployment:
             urn=urn, id=resource.id, object=to_struct(resource.outputs)
         )
 
-    def _steps(self, goal: ResourceState, req: Any) -> tuple[str, ResourceState]:
-        """Check, Diff and the resulting step; returns (op, the resource's new state)."""
+    def _steps(self, goal: ResourceState, req: Any) -> ResourceState:
+        """Check, Diff and the resulting step; returns the resource's new state."""
         host, urn = self.host, goal.urn
         old = self.live_old(urn)
         news = dict(goal.inputs)
@@ -442,23 +466,24 @@ class _Deployment:
         checked = host.check(urn, old.inputs if old else {}, news)
         if checked.failures:
             raise StepError(
+                "check",
                 "; ".join(
                     f"{goal.type} resource '{goal.name}': property {f.property} value "
                     f"{{{news.get(f.property)!r}}} has a problem: {f.reason}"
                     if f.property
                     else f"{goal.type} resource '{goal.name}': {f.reason}"
                     for f in checked.failures
-                )
+                ),
             )
         goal.inputs = checked.inputs
         if old is None:
             if req.importId:
-                return "import", self._import(goal, req.importId)
-            return "create", self._create(goal)
+                return self._import(goal, req.importId)
+            return self._create(goal)
 
         diff = host.diff(urn, old.id, old.outputs, goal.inputs, old.inputs)
         if diff.replaces:
-            return "replace", self._replace(
+            return self._replace(
                 goal, old, diff.delete_before_replace or bool(req.deleteBeforeReplace)
             )
         changed = diff.changes if diff.changes is not None else old.inputs != goal.inputs
@@ -466,13 +491,13 @@ class _Deployment:
         if not changed:
             goal.outputs = old.outputs
             self.step("same", urn)
-            return "same", goal
+            return goal
         if self.preview:
             goal.outputs = dict(goal.inputs)
         else:
             goal.outputs = host.update(urn, old.id, old.outputs, goal.inputs)
         self.step("update", urn)
-        return "update", goal
+        return goal
 
     def _create(self, goal: ResourceState) -> ResourceState:
         if self.preview:
@@ -492,7 +517,7 @@ class _Deployment:
             return goal
         read = self.host.read(goal.urn, import_id, {}, goal.inputs)
         if not read.id:
-            raise StepError(f"resource '{import_id}' does not exist")
+            raise StepError("import", f"resource '{import_id}' does not exist")
         diff = self.host.diff(goal.urn, read.id, read.outs, goal.inputs, read.inputs)
         if diff.replaces or diff.changes:
             live = read.inputs if read.inputs is not None else read.outs
@@ -502,8 +527,9 @@ class _Deployment:
                 if key != PROVIDER_KEY and live.get(key) != value
             )
             raise StepError(
+                "import",
                 "inputs to import do not match the existing resource; importing this resource "
-                f"will fail (differing: {', '.join(differing) or ', '.join(diff.replaces)})"
+                f"will fail (differing: {', '.join(differing) or ', '.join(diff.replaces)})",
             )
         goal.id, goal.outputs = read.id, read.outs
         self.step("import", goal.urn)
@@ -511,7 +537,7 @@ class _Deployment:
 
     def _replace(self, goal: ResourceState, old: ResourceState, dbr: bool) -> ResourceState:
         if goal.protect or old.protect:
-            raise StepError(_protect_message("replace", goal.urn))
+            raise StepError("replace", _protect_message("replace", goal.urn))
         if self.preview:
             goal.outputs = dict(goal.inputs)
             self.step("replace", goal.urn)
@@ -563,7 +589,7 @@ class _Deployment:
     def _delete(self, resource: ResourceState, op: str = "delete") -> None:
         """Delete one saved resource (honouring protect and retainOnDelete)."""
         if resource.protect:
-            raise StepError(_protect_message("delete", resource.urn))
+            raise StepError("delete", _protect_message("delete", resource.urn))
         if not resource.custom:
             self.mark_gone(resource)
             return
@@ -619,7 +645,7 @@ class _Deployment:
                         self.error(urns[i], "delete", err.message)
                         status[i] = "failed"
                     except StepError as err:
-                        self.error(urns[i], "delete", str(err))
+                        self.error(urns[i], err.op, str(err))
                         status[i] = "failed"
                 if all(s in ("done", "failed", "blocked") for s in status) and not running:
                     break
@@ -762,6 +788,7 @@ class EngineDouble:
         host = self.host_factory().start() if own_host else self.host
         assert host is not None
         first_call = len(host.calls)
+        log_mark = host.stderr_mark()
         try:
             host.configure(provider_config(self.stack_config, self.project))
             checkpoint = self.checkpoint()
@@ -778,6 +805,7 @@ class EngineDouble:
             result.calls = host.calls[first_call:]
             if own_host:
                 host.stop()
+            result.host_log = host.stderr_since(log_mark)
             result.duration = time.monotonic() - started
         if result.errors and raise_on_error:
             raise EngineError(result)
@@ -821,6 +849,7 @@ class EngineDouble:
         return context.run(self._run_program_in_context, deployment)
 
     def _run_program_in_context(self, deployment: _Deployment) -> tuple[str, str] | None:
+        _install_asyncio_filter()
         monitor = _Monitor(deployment, self.project, self.stack)
         reset_options(project=self.project, stack=self.stack, preview=deployment.preview)
         configure(
@@ -854,10 +883,13 @@ class EngineDouble:
             _LOG.debug("program failed", exc_info=True)
             return _program_error(exn)
         finally:
-            for task in asyncio.all_tasks(loop):
+            # Cancel what the failed program left pending; gather with return_exceptions so no
+            # task's own failure escapes here and hides the program's error.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
                 task.cancel()
-                with suppress(asyncio.CancelledError):
-                    loop.run_until_complete(task)
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
             if added_path:

@@ -221,7 +221,8 @@ class ProviderHost:
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: grpc.Channel | None = None
         self._stub: Any = None
-        self._stderr_tail: deque[str] = deque(maxlen=200)
+        self._stderr_tail: deque[str] = deque(maxlen=5000)
+        self._stderr_count = 0
         self._stdout_lines: queue.Queue[str | None] = queue.Queue()
         self._readers: list[threading.Thread] = []
 
@@ -279,14 +280,29 @@ class ProviderHost:
             if is_stdout:
                 self._stdout_lines.put(line)
             else:
-                self._stderr_tail.append(line)
+                with self._calls_lock:
+                    self._stderr_tail.append(line)
+                    self._stderr_count += 1
         if is_stdout:
             self._stdout_lines.put(None)
         stream.close()
 
     def stderr_text(self) -> str:
-        """The last lines the host wrote to stderr (diagnostics)."""
-        return "\n".join(self._stderr_tail)
+        """The last lines the host wrote to stderr (provider logs, tracebacks)."""
+        with self._calls_lock:
+            return "\n".join(self._stderr_tail)
+
+    def stderr_mark(self) -> int:
+        """A position in the host's stderr, for ``stderr_since``."""
+        with self._calls_lock:
+            return self._stderr_count
+
+    def stderr_since(self, mark: int) -> str:
+        """What the host wrote to stderr after ``mark`` (lines are read as they arrive, so
+        only what the host has flushed; everything once the host has stopped)."""
+        with self._calls_lock:
+            kept_from = self._stderr_count - len(self._stderr_tail)
+            return "\n".join(list(self._stderr_tail)[max(0, mark - kept_from) :])
 
     def stop(self) -> None:
         """Close the channel and stop the subprocess (terminate, wait, then kill)."""

@@ -158,6 +158,7 @@ def test_protect_blocks_delete_and_replace(tmp_path: Path) -> None:
     with pytest.raises(EngineError) as replace_err:
         toy.engine.up()
     assert 'unable to replace resource "' in str(replace_err.value)
+    assert replace_err.value.result.errors[0].op == "replace"
 
     toy.set([])
     with pytest.raises(EngineError) as caught:
@@ -178,8 +179,9 @@ def test_protect_blocks_delete_and_replace(tmp_path: Path) -> None:
 
 
 def test_retain_on_delete_drops_without_delete(tmp_path: Path) -> None:
-    toy = Toy(tmp_path, [{"name": "a", "value": 1, "retain": True}])
-    toy.engine.up()
+    toy = Toy(tmp_path, [{"name": "a", "value": 1, "retain": True, "warn": "kept"}])
+    created = toy.engine.up()
+    assert "toy warning: kept" in created.host_log  # the host's stderr, per run
     kept_id = toy.state()["a"].id
     toy.set([])
     result = toy.engine.up()
@@ -278,6 +280,17 @@ def test_program_error_fails_before_any_provider_call(tmp_path: Path) -> None:
     assert caught.value.result.calls == [("Configure", "")]
 
 
+def test_program_error_while_registering_is_reported(tmp_path: Path) -> None:
+    # The SDK fails serializing a lone surrogate; pending SDK tasks must not mask that error.
+    toy = Toy(tmp_path, [{"name": "a", "value": 1, "label": "x\ud800y"}])
+    with pytest.raises(EngineError) as caught:
+        toy.engine.up()
+    [error] = caught.value.result.errors
+    assert error.op == "program"
+    assert "surrogates not allowed" in error.message
+    assert "While processing resource: 'a'" in error.message
+
+
 def test_independent_resources_run_concurrently(tmp_path: Path) -> None:
     counters = [{"name": f"c{i}", "value": i, "sleep": 0.3} for i in range(4)]
 
@@ -313,8 +326,11 @@ def test_import_matches_or_fails(tmp_path: Path) -> None:
 
     other = Toy(tmp_path / "other", [{"name": "x", "value": 4, "importId": existing}])
     other.engine.stack_config["toy:storeDir"] = str(store)
-    with pytest.raises(EngineError, match="inputs to import do not match the existing resource"):
+    with pytest.raises(
+        EngineError, match="inputs to import do not match the existing resource"
+    ) as bad:
         other.engine.up()
+    assert bad.value.result.errors[0].op == "import"
     missing = Toy(tmp_path / "missing", [{"name": "y", "value": 4, "importId": "nope"}])
     missing.engine.stack_config["toy:storeDir"] = str(store)
     with pytest.raises(EngineError, match="resource 'nope' does not exist"):

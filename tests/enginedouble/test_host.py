@@ -170,6 +170,15 @@ def test_struct_round_trip_keeps_unknown_and_unwraps_secrets() -> None:
     assert unwrap_secrets([{SECRET_SIG: SECRET_VALUE, "value": 1}]) == [1]
 
 
+def test_host_stderr_is_captured(store: Path) -> None:
+    with ProviderHost() as own:
+        own.configure({"toy:storeDir": str(store)})
+        mark = own.stderr_mark()
+        own.create(URN, {"value": 1, "warn": "pack claimed", PROVIDER_KEY: fresh("warn")})
+    assert "toy warning: pack claimed" in own.stderr_since(mark)
+    assert "toy warning: pack claimed" in own.stderr_text()
+
+
 def test_stop_ends_the_subprocess() -> None:
     host = ProviderHost()
     with host:

@@ -8,13 +8,15 @@ host) can see what happened.  The store directory comes from the stack config ke
 Inputs of a ``Counter``: ``value`` (a number >= 0, else Check fails), ``label`` (a change
 updates in place), ``key`` and ``parentId`` (a change forces replacement), ``dbr`` (replace
 delete-before-create), ``failOn`` (an op name -- ``create``, ``update``, ``delete``, ``read``
--- that raises), ``sleep`` (seconds to block in create, to observe concurrency).  Test programs
+-- that raises), ``sleep`` (seconds to block in create, to observe concurrency), ``warn`` (a
+warning the provider logs on create, i.e. on the host's stderr).  Test programs
 set ``parentId`` from another counter's ``counterId`` output to make one depend on another.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -36,7 +38,8 @@ from pulumi.dynamic import (
 )
 
 _LOCK = threading.Lock()
-_INPUT_KEYS = ("value", "label", "key", "dbr", "failOn", "sleep", "parentId")
+_INPUT_KEYS = ("value", "label", "key", "dbr", "failOn", "sleep", "parentId", "warn")
+_LOGGER = logging.getLogger("toy")
 
 
 class ToyFailure(Exception):
@@ -100,6 +103,8 @@ class ToyProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._fail(props, "create")
+        if props.get("warn"):
+            _LOGGER.warning("toy warning: %s", props["warn"])
         if props.get("sleep"):
             self._log("create-start", "", value=props.get("value"))
             time.sleep(float(props["sleep"]))

@@ -35,6 +35,8 @@ def test_up_from_empty_creates_the_lab_fleet(lab: Lab) -> None:
     assert result.outputs["customers"][GRACE]["customerId"] == lab.customer_id(GRACE)
     assert result.outputs["nodes"]["LAB-PK01-2"]["customerId"] == lab.customer_id(GRACE)
     assert result.outputs["licensesInUse"] == 7
+    # Claiming the first extender of LAB-PACK-01 claimed the whole pack: the provider says so.
+    assert result.host_log.count("of its pack") == 1
     node = lab.engine.checkpoint().get(lab.node_urn("LAB-GW-0001"))
     assert node is not None
     assert node.dependencies == [lab.customer_urn(ADA)]

@@ -1,6 +1,6 @@
 """Test-only Pulumi program for the engine double: counters declared from stack config.
 
-``toy:counters`` is a list of ``{name, value, label?, key?, dbr?, failOn?, sleep?, parent?,
+``toy:counters`` is a list of ``{name, value, label?, key?, dbr?, failOn?, sleep?, warn?, parent?,
 protect?, retain?, importId?, dbrOption?}``; ``parent`` names an earlier counter whose
 ``counterId`` becomes this one's ``parentId`` (a dependency).  ``toy:crash`` makes the program
 raise before declaring anything.
@@ -10,7 +10,7 @@ import pulumi
 
 from tests.enginedouble.toy_provider import Counter
 
-_PROPS = ("value", "label", "key", "dbr", "failOn", "sleep")
+_PROPS = ("value", "label", "key", "dbr", "failOn", "sleep", "warn")
 
 config = pulumi.Config()
 if config.get("crash"):
