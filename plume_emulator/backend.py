@@ -18,7 +18,6 @@ from plume_emulator import rules
 from plume_emulator.auth import Principal
 from plume_emulator.db import SCHEMA_VERSION, Database
 from plume_emulator.errors import (
-    EmulatorError,
     bad_request,
     conflict,
     forbidden,
@@ -695,6 +694,3 @@ def _matches(candidate: str, value: str, exact: bool, starts_with: bool) -> bool
     if starts_with:
         return candidate.startswith(value)
     return value in candidate
-
-
-__all__ = ["EmulatorError", "PlumeBackend"]

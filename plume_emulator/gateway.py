@@ -122,8 +122,9 @@ class Gateway:
         path: str = scope["path"]
         method: str = scope["method"]
         metered = is_metered(path)
+        template = self.template(scope) if metered else UNMATCHED
         if metered:
-            send = self._counting(send, method, self.template(scope))
+            send = self._counting(send, method, template)
         problem = path_problem(scope)
         if problem is not None:
             await send_bytes(send, 400, error_bytes(400, "InvalidPath", problem))
@@ -152,7 +153,7 @@ class Gateway:
                 return
             if self._latency:
                 await asyncio.sleep(self._latency)
-            rule = self.lab.faults.pick(method, self.template(scope), path)
+            rule = self.lab.faults.pick(method, template, path)
             if rule is not None:
                 self.lab.stats.fault_injected()
                 await self._inject(rule, scope, receive, send)

@@ -144,10 +144,16 @@ class _Controls:
         response.raise_for_status()
         return str(response.json()["access_token"])
 
+    def start(self) -> Self:
+        """Start the emulator and wait until it is healthy."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop what ``start`` started."""
+        raise NotImplementedError
+
     def __enter__(self) -> Self:
-        start = getattr(self, "start")  # noqa: B009 - both subclasses define start()
-        start()
-        return self
+        return self.start()
 
     def __exit__(
         self,
@@ -155,8 +161,7 @@ class _Controls:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        stop = getattr(self, "stop")  # noqa: B009
-        stop()
+        self.stop()
 
 
 class _ThreadServer(uvicorn.Server):
@@ -243,9 +248,6 @@ class EmulatorServer(_Controls):
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
 
 _FLAGS = {
     "token_ttl": "--token-ttl",
@@ -329,6 +331,3 @@ class EmulatorProcess(_Controls):
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-    def __enter__(self) -> Self:
-        return self.start()
