@@ -19,6 +19,7 @@ This module's path and the provider class names are part of the state format: th
 from __future__ import annotations
 
 import logging
+import pickle
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -264,6 +265,10 @@ def snake_case(name: str) -> str:
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+_PICKLER_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+"""The pickler method the SDK's `serialize_provider` wraps (captured before any resource)."""
+
+
 class PlumeResource(Resource):
     """A dynamic resource whose properties are camelCase on the wire, snake_case in Python.
 
@@ -295,7 +300,13 @@ class PlumeResource(Resource):
             value = getattr(args, item.name)
             if value is not None:
                 props[item.name] = value
-        super().__init__(provider, resource_name, props, opts)
+        try:
+            super().__init__(provider, resource_name, props, opts)
+        finally:
+            # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems on every
+            # call without unwrapping it; the wrappers nest until, after ~980 dynamic resources
+            # in one process, every declaration fails with RecursionError. Undo the wrapper.
+            pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
 
     def translate_input_property(self, prop: str) -> str:
         """Python attribute (`account_id`) -> property name (`accountId`)."""
