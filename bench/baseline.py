@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +50,11 @@ class BaselineFleet:
     token: str
 
 
-def run_dag(roots: list[Task], workers: int) -> None:
-    """Run `roots` and every task they make ready on `workers` threads; re-raise the first error."""
+def run_dag(roots: list[Task], workers: int, durations: list[float] | None = None) -> None:
+    """Run `roots` and every task they make ready on `workers` threads; re-raise the first error.
+
+    `durations`, when given, receives each task's wall seconds (one API call per task).
+    """
     ready: queue.Queue[Task | None] = queue.Queue()
     lock = threading.Lock()
     pending = len(roots)
@@ -68,10 +72,13 @@ def run_dag(roots: list[Task], workers: int) -> None:
             if task is None:
                 return
             follow: list[Task] = []
+            started = time.perf_counter()
             try:
                 follow = task()
             except Exception as err:  # noqa: BLE001 - re-raised after the run
                 errors.append(err)
+            if durations is not None:
+                durations.append(time.perf_counter() - started)
             with lock:
                 pending += len(follow) - 1
                 finished = pending == 0
@@ -118,7 +125,11 @@ def _check(response: httpx.Response) -> Any:
 
 
 def baseline_up(
-    http: httpx.Client, endpoints: Endpoints, fleet: list[dict[str, Any]], workers: int = 4
+    http: httpx.Client,
+    endpoints: Endpoints,
+    fleet: list[dict[str, Any]],
+    workers: int = 4,
+    durations: list[float] | None = None,
 ) -> BaselineFleet:
     """Register every customer, then claim its nodes (token fetched once, inside the timing)."""
     token = fetch_token(http, endpoints)
@@ -163,12 +174,16 @@ def baseline_up(
 
         return run
 
-    run_dag([register(spec) for spec in fleet], workers)
+    run_dag([register(spec) for spec in fleet], workers, durations)
     return BaselineFleet(created, token)
 
 
 def baseline_destroy(
-    http: httpx.Client, endpoints: Endpoints, fleet: BaselineFleet, workers: int = 4
+    http: httpx.Client,
+    endpoints: Endpoints,
+    fleet: BaselineFleet,
+    workers: int = 4,
+    durations: list[float] | None = None,
 ) -> None:
     """Unclaim every node, then delete each customer once its nodes are gone."""
     headers = {"Authorization": f"Bearer {fleet.token}"}
@@ -207,4 +222,4 @@ def baseline_destroy(
     roots: list[Task] = []
     for customer_id, location_id, serials in fleet.customers.values():
         roots.extend(customer_tasks(customer_id, location_id, serials))
-    run_dag(roots, workers)
+    run_dag(roots, workers, durations)

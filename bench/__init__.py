@@ -1,0 +1,1 @@
+"""The provisioning benchmark (`bench/provision.py`) and its direct-client baseline."""
