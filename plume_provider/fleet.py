@@ -23,6 +23,8 @@ from plume_provider.models import (
     AccountId,
     CustomerName,
     Email,
+    Nickname,
+    NonBlankId,
     OnboardingCheckpoint,
     Profile,
     SerialNumber,
@@ -66,20 +68,20 @@ class NodeSpec(_Spec):
     """A gateway or extender to claim at its customer's location."""
 
     serial_number: SerialNumber
-    nickname: str | None = Field(default=None, max_length=255)
+    nickname: Nickname | None = None
 
 
 class CustomerSpec(_Spec):
     """A customer to register (or adopt, or import) and the nodes to claim for it."""
 
-    account_id: AccountId = Field(max_length=255)
-    name: CustomerName | None = Field(default=None, max_length=255)
+    account_id: AccountId
+    name: CustomerName | None = None
     email: Email | None = None
     profile: Profile = "auto"
     accept_language: AcceptLanguage = "en-US"
     onboarding_checkpoint: OnboardingCheckpoint | None = None
     adopt: StrictBool = False
-    import_id: str | None = Field(default=None, min_length=1)
+    import_id: NonBlankId | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
 
 

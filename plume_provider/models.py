@@ -36,8 +36,10 @@ __all__ = [
     "CustomerUpdate",
     "Email",
     "Location",
+    "Nickname",
     "Node",
     "NodeLookup",
+    "NonBlankId",
     "OnboardingCheckpoint",
     "Profile",
     "SerialNumber",
@@ -46,6 +48,9 @@ __all__ = [
 
 Profile: TypeAlias = Literal["auto", "smallbusiness"]
 OnboardingCheckpoint: TypeAlias = Literal["PodsAdded", "OnboardingComplete"]
+
+MAX_TEXT_LENGTH = 255
+"""Longest name, accountId, nickname or id accepted; Plume documents no limit, CRMs stay below."""
 
 _FORBIDDEN_QUOTES = ("\u201c", "\u201d", '"')
 _ACCEPT_LANGUAGE = re.compile(r"^[a-z]{2,3}(-([A-Z]{2}|[0-9]{3}))?$")
@@ -60,6 +65,15 @@ def _no_quotes(value: str) -> str:
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    """Bounded, printable text: a 10 KB name or a lone surrogate fails here, not at Plume."""
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ValueError(f"must be at most {MAX_TEXT_LENGTH} characters (got {len(value)})")
+    if not value.isprintable():
+        raise ValueError("must contain only printable characters (no control characters)")
     return value
 
 
@@ -89,8 +103,12 @@ def _serial(value: str) -> str:
     return value
 
 
-CustomerName = Annotated[str, AfterValidator(_no_quotes)]
-AccountId = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_quotes)]
+CustomerName = Annotated[str, AfterValidator(_plain_text), AfterValidator(_no_quotes)]
+AccountId = Annotated[
+    str, AfterValidator(_not_blank), AfterValidator(_plain_text), AfterValidator(_no_quotes)
+]
+Nickname = Annotated[str, AfterValidator(_plain_text)]
+NonBlankId = Annotated[str, AfterValidator(_not_blank), AfterValidator(_plain_text)]
 Email = Annotated[str, AfterValidator(_email)]
 AcceptLanguage = Annotated[str, AfterValidator(_accept_language)]
 SerialNumber = Annotated[str, AfterValidator(_serial)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -26,12 +26,12 @@ from pulumi.dynamic import (
     ReadResult,
     UpdateResult,
 )
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.errors import AuthenticationError, NotFoundError
-from plume_provider.models import Node, SerialNumber
+from plume_provider.models import Nickname, Node, NonBlankId, SerialNumber
 from plume_provider.resources.base import (
     PROVIDER_KEY,
     DiffSpec,
@@ -63,21 +63,15 @@ NODE_DIFF = DiffSpec(
 )
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
 class _NodeInputs(BaseModel):
     """The rules of a node's inputs (the serial number's are the client's)."""
 
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
 
-    customer_id: Annotated[str, AfterValidator(_not_blank)]
-    location_id: Annotated[str, AfterValidator(_not_blank)]
+    customer_id: NonBlankId
+    location_id: NonBlankId
     serial_number: SerialNumber
-    nickname: str | None = None
+    nickname: Nickname | None = None
 
 
 def _outputs(node: Node, declared: Mapping[str, Any]) -> dict[str, Any]:

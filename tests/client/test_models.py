@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from plume_provider.errors import InputValidationError
 from plume_provider.models import (
+    MAX_TEXT_LENGTH,
     Customer,
     CustomerRegistration,
     CustomerSearchResult,
@@ -83,15 +84,30 @@ def test_email_kept_as_given() -> None:
     assert CustomerRegistration(**BASE, email=email).email == email
 
 
-@given(st.text(min_size=1).filter(lambda s: s.strip()))
-def test_quotes_always_rejected_elsewhere_accepted(text: str) -> None:
+@given(st.text(min_size=1, max_size=MAX_TEXT_LENGTH).filter(lambda s: s.strip()))
+def test_quotes_and_unprintable_text_rejected_the_rest_accepted(text: str) -> None:
     has_quote = any(q in text for q in ("\u201c", "\u201d", '"'))
     try:
         CustomerUpdate(name=text, account_id=text)
     except ValidationError:
-        assert has_quote
+        assert has_quote or not text.isprintable()
     else:
         assert not has_quote
+        assert text.isprintable()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("x" * (MAX_TEXT_LENGTH + 1), id="one-over-the-length-bound"),
+        pytest.param("Ada \ud800 Lovelace", id="lone-surrogate"),
+        pytest.param("Ada\nLovelace", id="newline"),
+    ],
+)
+def test_names_and_account_ids_are_bounded_printable_text(text: str) -> None:
+    for field in ("name", "account_id"):
+        with pytest.raises(ValidationError, match=field):
+            CustomerUpdate(**{field: text})
 
 
 def test_update_uses_same_rules() -> None:

@@ -113,7 +113,7 @@ def test_no_config_is_an_empty_fleet() -> None:
         ),
         pytest.param(
             [{"accountId": "A-1", "name": "x" * 10_000}],
-            "customers[0].name: Value should have at most 255",
+            "customers[0].name: must be at most 255 characters",
             id="10kb-name",
         ),
         pytest.param(

@@ -7,9 +7,6 @@ Two doors, one rule:
   counted zero `/api` calls (and issued no token);
 * a resource's inputs through the real provider host's `Check`: a `CheckFailure` for the
   offending property, and zero `/api` calls.
-
-Cases the code does not handle yet are `xfail(strict=True)` with the defect in the reason: they
-fail today and will turn the suite red (XPASS) once fixed, so the marker gets removed.
 """
 
 from __future__ import annotations
@@ -58,15 +55,6 @@ def _node(**fields: Any) -> dict[str, Any]:
     return {"serialNumber": "LAB-POD-0001", **fields}
 
 
-_SURROGATE_BUG = (
-    "BUG plume_provider/models.py CustomerName accepts a lone surrogate (no printable or "
-    "encodability check, unlike SerialNumber), so the fleet passes and the SDK fails serializing "
-    "the resource with "
-    "\"'utf-8' codec can't encode\" naming no field; and tests/enginedouble/engine.py "
-    "_run_program_in_context re-raises that program failure from its task-cancel loop instead "
-    "of reporting it"
-)
-
 # (id, customers value as Pulumi hands it over (JSON text), the field path the error must name)
 CONFIG_CASES: list[Any] = [
     pytest.param(
@@ -95,7 +83,6 @@ CONFIG_CASES: list[Any] = [
         [_customer(name="Ada \ud800 Lovelace")],
         "customers[0].name",
         id="lone-surrogate-in-name",
-        marks=pytest.mark.xfail(strict=True, reason=_SURROGATE_BUG),
     ),
     pytest.param(
         [_customer(nodes=[_node(serialNumber="LAB-\udc00")])],
@@ -163,13 +150,6 @@ def test_broken_fleet_fails_before_any_call_naming_the_field(
     assert stats["tokens_issued"] == 0
 
 
-_LENGTH_BUG = (
-    "BUG plume_provider/models.py CustomerName (and AccountId) have no length bound: "
-    "PlumeCustomer.check accepts a 10 KB name that the API rejects with 422 after a token "
-    "fetch and a register call (the fleet model bounds it at 255 in plume_provider/fleet.py, "
-    "the provider's own check does not)"
-)
-
 # (urn, inputs without __provider, the property the CheckFailure must name)
 CHECK_CASES: list[Any] = [
     pytest.param(NODE_URN, {"serialNumber": ""}, "serialNumber", id="node-empty-serial"),
@@ -188,7 +168,6 @@ CHECK_CASES: list[Any] = [
         {"name": TEN_KB},
         "name",
         id="customer-10kb-name",
-        marks=pytest.mark.xfail(strict=True, reason=_LENGTH_BUG),
     ),
     pytest.param(CUSTOMER_URN, {"accountId": 12345}, "accountId", id="customer-account-number"),
     pytest.param(CUSTOMER_URN, {"accountId": None}, "accountId", id="customer-missing-account"),
