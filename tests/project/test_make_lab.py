@@ -41,6 +41,19 @@ def free_port() -> int:
         return port
 
 
+def make_lab(env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run the README's first command as a user would, from the repository root."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "lab"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def base_env(path: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
     return {**keep, "PATH": path, "VENV": str(VENV), "PYTHON": sys.executable}
@@ -79,15 +92,7 @@ def test_make_lab_starts_the_emulator_and_runs_up_on_the_lab_stack(
         STAND_IN_EMULATOR_URL=url,
     )
 
-    result = subprocess.run(
-        ["make", "--no-print-directory", "lab"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = make_lab(env, timeout=240)
 
     assert result.returncode == 0, result.stdout + result.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]
@@ -123,15 +128,7 @@ def test_make_lab_without_pulumi_says_how_to_install_it_and_starts_nothing(
     env = base_env(str(tools))
     env.update(LAB_DIR=str(lab["dir"]), LAB_PORT=str(lab["port"]))
 
-    result = subprocess.run(
-        ["make", "--no-print-directory", "lab"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = make_lab(env, timeout=60)
 
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if not line.startswith("make")]
