@@ -433,6 +433,59 @@ def run_provider(
     }
 
 
+def call_accounting(emulator: EmulatorProcess, workdir: Path, size: int = 10) -> list[str]:
+    """API calls per resource operation of every kind, on a small fleet (emulator stats)."""
+    from tests.enginedouble.engine import EngineDouble
+
+    fleet = make_fleet(size, NODES_PER_CUSTOMER, prefix="CALLS")
+    nodes = size * NODES_PER_CUSTOMER
+    provider = provider_config(emulator.api_url, emulator.token_url, requests_per_second=0)
+    state_path = workdir / "calls.json"
+    state_path.unlink(missing_ok=True)
+    emulator.reset()
+    lines: list[str] = []
+
+    def take(what: str, per: int) -> None:
+        stats = emulator.stats()
+        calls, mutating, by_route = _api_stats(stats)
+        routes = ", ".join(f"{route} x{n}" for route, n in sorted(by_route.items()))
+        lines.append(
+            f"{what}: {calls} API calls ({mutating} mutating) for {per} resources = "
+            f"{calls / per if per else 0:.2f} per resource; tokens {stats['tokens_issued']}; "
+            f"[{routes}]"
+        )
+        emulator.reset_stats()
+
+    host = _timing_host(workdir / "calls-timings.txt").start()
+    try:
+        engine = EngineDouble(PROGRAM, stack_config(fleet, provider), state_path, host=host)
+        emulator.reset_stats()
+        engine.preview()
+        take("preview (create plan)", size + nodes)
+        engine.up()
+        take("up: create", size + nodes)
+        engine.preview()
+        take("preview (nothing to do)", size + nodes)
+        engine.up()
+        take("unchanged up", size + nodes)
+        engine.refresh()
+        take("refresh: read", size + nodes)
+        for spec in fleet:
+            spec["name"] += " (renamed)"
+            for node in spec["nodes"]:
+                node["nickname"] += " (renamed)"
+        engine.stack_config = dict(stack_config(fleet, provider))
+        engine.preview()
+        take("preview (update plan)", size + nodes)
+        engine.up()
+        take("up: update (customer name, node nickname)", size + nodes)
+        engine.destroy()
+        take("destroy: delete", size + nodes)
+    finally:
+        host.stop()
+    return lines
+
+
 # -- the rate-limited run ------------------------------------------------------------------------
 
 
@@ -636,8 +689,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the 0 ms provider up")
     parser.add_argument("--profile-dir", type=Path, default=None)
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    parser.add_argument(
+        "--sdk-wait-patch",
+        action="store_true",
+        help="experiment: remove the Pulumi SDK's quadratic output wait (bench/sdk_wait_patch.py)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     args = parser.parse_args(argv)
+    if args.sdk_wait_patch:
+        from bench import sdk_wait_patch
+
+        sdk_wait_patch.apply()
+        print("experiment: Pulumi SDK wait_for_rpcs patched to one wait (bench/sdk_wait_patch.py)")
     sizes = [10, 100] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     latencies = [float(s) for s in args.latencies.split(",") if s]
     command = "bench/provision.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -661,13 +724,17 @@ def main(argv: list[str] | None = None) -> int:
                     profiling = args.profile and latency == 0 and size == max(sizes)
                     if profiling:
                         profile_dir.mkdir(parents=True, exist_ok=True)
-                    prov = run_provider(
-                        emulator,
-                        fleet,
-                        workdir,
-                        profile_dir if profiling else None,
-                        idle_checks=size <= args.idle_max,
-                    )
+                    prov = run_provider(emulator, fleet, workdir, idle_checks=size <= args.idle_max)
+                    if profiling:
+                        # A separate run: py-spy pauses the processes it samples, so the
+                        # profiled run's times are not the ones reported.
+                        profiled = run_provider(
+                            emulator, fleet, workdir, profile_dir, idle_checks=False
+                        )
+                        print(
+                            f"(profiled run, not reported: up {profiled['up'].seconds:.2f} s)",
+                            flush=True,
+                        )
                     result = SizeResult(
                         latency_ms=latency,
                         customers=size,
@@ -714,6 +781,13 @@ def main(argv: list[str] | None = None) -> int:
                             note += [f"    {p:5.1f} {i:5.1f}  {n}" for n, p, i in top]
                             print("\n".join(note), flush=True)
                             profile_notes.append("\n".join(note))
+        accounting: list[str] = []
+        if 0.0 in latencies or not latencies:
+            with EmulatorProcess(
+                db_path=workdir / "calls.sqlite", reset=True, waf_limit=0
+            ) as emulator:
+                accounting = call_accounting(emulator, workdir)
+            print("\n".join(accounting), flush=True)
         rate: RateResult | None = None
         if not args.skip_rate_limited:
             rate = run_rate_limited(workdir)
@@ -752,6 +826,11 @@ def main(argv: list[str] | None = None) -> int:
             + "\n"
             + "".join(f"- {line}\n" for line in scaling_lines(results))
         )
+        if accounting:
+            block += (
+                "\nAPI calls per resource operation (10 customers x 2 nodes, emulator stats):\n\n"
+            )
+            block += "".join(f"- {line}\n" for line in accounting)
         if rate is not None:
             block += (
                 f"- rate-limited: {rate.requests} API requests ({rate.claims} claims, 4 threads, "
