@@ -689,18 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the 0 ms provider up")
     parser.add_argument("--profile-dir", type=Path, default=None)
     parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
-    parser.add_argument(
-        "--sdk-wait-patch",
-        action="store_true",
-        help="experiment: remove the Pulumi SDK's quadratic output wait (bench/sdk_wait_patch.py)",
-    )
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     args = parser.parse_args(argv)
-    if args.sdk_wait_patch:
-        from bench import sdk_wait_patch
-
-        sdk_wait_patch.apply()
-        print("experiment: Pulumi SDK wait_for_rpcs patched to one wait (bench/sdk_wait_patch.py)")
     sizes = [10, 100] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     latencies = [float(s) for s in args.latencies.split(",") if s]
     command = "bench/provision.py " + " ".join(argv if argv is not None else sys.argv[1:])

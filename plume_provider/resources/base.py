@@ -19,7 +19,6 @@ This module's path and the provider class names are part of the state format: th
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -40,6 +39,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.provider_config import ConfigSource, settings_from_config
+from plume_provider.resources.sdk_workarounds import install_linear_output_wait, restore_pickler
 
 if TYPE_CHECKING:
     from pydantic import ValidationError as PydanticValidationError
@@ -265,10 +265,6 @@ def snake_case(name: str) -> str:
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-_PICKLER_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
-"""The pickler method the SDK's `serialize_provider` wraps (captured before any resource)."""
-
-
 class PlumeResource(Resource):
     """A dynamic resource whose properties are camelCase on the wire, snake_case in Python.
 
@@ -300,13 +296,11 @@ class PlumeResource(Resource):
             value = getattr(args, item.name)
             if value is not None:
                 props[item.name] = value
+        install_linear_output_wait()
         try:
             super().__init__(provider, resource_name, props, opts)
         finally:
-            # pulumi.dynamic's serialize_provider wraps pickle._Pickler._batch_setitems on every
-            # call without unwrapping it; the wrappers nest until, after ~980 dynamic resources
-            # in one process, every declaration fails with RecursionError. Undo the wrapper.
-            pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
+            restore_pickler()
 
     def translate_input_property(self, prop: str) -> str:
         """Python attribute (`account_id`) -> property name (`accountId`)."""

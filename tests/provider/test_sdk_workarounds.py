@@ -1,0 +1,80 @@
+"""The SDK workarounds keep what Pulumi does and change only what it costs."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+
+import pulumi
+from pulumi.runtime import stack
+
+from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs
+from plume_provider.resources.sdk_workarounds import install_linear_output_wait, restore_pickler
+
+
+class _Echo(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, object]]:
+        return "id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, object], None]:
+        return {}, None
+
+
+def test_declaring_a_plume_resource_installs_the_linear_wait_and_leaves_pickle_unwrapped() -> None:
+    original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
+    PlumeCustomer("customer-A-1", PlumeCustomerArgs(account_id="A-1"))
+    assert pickle._Pickler._batch_setitems is original  # type: ignore[attr-defined]
+    assert stack.asyncio.wait is not asyncio.wait  # type: ignore[attr-defined]
+
+
+def test_restore_pickler_undoes_a_wrapper() -> None:
+    original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+    def wrapper(*args: object) -> None:
+        original(*args)
+
+    pickle._Pickler._batch_setitems = wrapper  # type: ignore[attr-defined]
+    restore_pickler()
+    assert pickle._Pickler._batch_setitems is original  # type: ignore[attr-defined]
+
+
+def _sdk_wait_for_first(tasks: list[asyncio.Task[None]]) -> tuple[set[object], set[object]]:
+    """One turn of the SDK's loop: `asyncio.wait(..., FIRST_COMPLETED)` as stack.py calls it."""
+    install_linear_output_wait()
+
+    async def turn() -> tuple[set[object], set[object]]:
+        sdk_asyncio = stack.asyncio  # type: ignore[attr-defined]
+        return await sdk_asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    return asyncio.get_event_loop().run_until_complete(turn())
+
+
+def test_one_turn_of_the_output_wait_collects_every_output_that_succeeds() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        tasks = [loop.create_task(asyncio.sleep(delay / 1000)) for delay in (5, 1, 3, 2, 4)]
+        done, pending = _sdk_wait_for_first(tasks)
+        assert pending == set()
+        assert done == set(tasks)
+    finally:
+        loop.close()
+
+
+def test_a_failing_output_still_surfaces_before_the_slow_ones_finish() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    async def fail() -> None:
+        raise RuntimeError("register failed")
+
+    try:
+        slow = loop.create_task(asyncio.sleep(60))
+        failing = loop.create_task(fail())
+        done, pending = _sdk_wait_for_first([slow, failing])
+        assert done == {failing}
+        assert pending == {slow}
+        slow.cancel()
+    finally:
+        loop.close()
