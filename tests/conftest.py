@@ -1,7 +1,9 @@
-"""Fixtures shared by the whole suite: emulators on free loopback ports, lab credentials."""
+"""Fixtures shared by the whole suite: a clean client process state, emulators on free loopback
+ports, lab credentials."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,8 +11,24 @@ from typing import Any
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
+from plume_provider.auth import clear_token_cache
+from plume_provider.ratelimit import clear_buckets
 
 EmulatorFactory = Callable[..., EmulatorServer]
+
+
+@pytest.fixture(autouse=True)
+def _clean_client_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No PLUME_* variable of the developer's shell leaks in; no token or rate bucket survives
+    a test (both are process-wide by design)."""
+    for key in list(os.environ):
+        if key.startswith("PLUME_"):
+            monkeypatch.delenv(key)
+    clear_token_cache()
+    clear_buckets()
+    yield
+    clear_token_cache()
+    clear_buckets()
 
 
 @pytest.fixture

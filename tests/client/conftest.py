@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +11,7 @@ import httpx
 import pytest
 import respx
 
-from plume_provider.auth import clear_token_cache
 from plume_provider.client import PlumeClient
-from plume_provider.ratelimit import clear_buckets
 from plume_provider.settings import PlumeSettings
 
 API = "https://plume.test/api"
@@ -66,18 +63,6 @@ class TokenEndpoint:
                 "scope": f"partnerId:{PARTNER} role:partnerIdAdmin",
             },
         )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in list(os.environ):
-        if key.startswith("PLUME_"):
-            monkeypatch.delenv(key)
-    clear_token_cache()
-    clear_buckets()
-    yield
-    clear_token_cache()
-    clear_buckets()
 
 
 @pytest.fixture

@@ -13,27 +13,12 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider.auth import clear_token_cache
 from plume_provider.client import PlumeClient
-from plume_provider.ratelimit import clear_buckets
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.base import PlumeProviderBase
 from plume_provider.settings import PlumeSettings
 
 P = TypeVar("P", bound=PlumeProviderBase)
-
-
-@pytest.fixture(autouse=True)
-def _clean_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No PLUME_* variable leaks in; no token or rate bucket survives a test."""
-    for key in list(os.environ):
-        if key.startswith("PLUME_"):
-            monkeypatch.delenv(key)
-    clear_token_cache()
-    clear_buckets()
-    yield
-    clear_token_cache()
-    clear_buckets()
 
 
 def stack_config(creds: LabCredentials, **extra: str) -> dict[str, str]:

@@ -1,37 +1,18 @@
 """Shared machinery of the reliability suite: emulators, capturing hosts, token recording.
 
-Everything here talks real HTTP on loopback to a real emulator; nothing is mocked. The
-process-wide token cache and rate-limit buckets of the client are cleared around each test so
-one test's token or pacing never leaks into another's counts.
+Everything here talks real HTTP on loopback to a real emulator; nothing is mocked. (The
+process-wide token cache and rate buckets are cleared around each test by tests/conftest.py.)
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from plume_emulator.testing import EmulatorServer
-from plume_provider.auth import clear_token_cache
-from plume_provider.ratelimit import clear_buckets
 from plume_provider.settings import PlumeSettings
 from tests.enginedouble.host import ProviderHost
 from tests.reliability.fleets import LAB_CLIENT_ID, LAB_CLIENT_SECRET, LAB_PARTNER
-
-
-@pytest.fixture(autouse=True)
-def _fresh_client_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in list(os.environ):
-        if key.startswith("PLUME_"):
-            monkeypatch.delenv(key)
-    clear_token_cache()
-    clear_buckets()
-    yield
-    clear_token_cache()
-    clear_buckets()
 
 
 def lab_settings(emulator: EmulatorServer, **overrides: Any) -> PlumeSettings:
