@@ -64,3 +64,15 @@ def test_readme_program_example_declares_a_customer_and_claims_its_gateway() -> 
     return pulumi.Output.all(gateway.customer_id, gateway.location_id, gateway.ethernet_mac).apply(
         verify
     )
+
+
+def test_readme_inventory_example_is_a_valid_emulator_inventory_file(tmp_path: Path) -> None:
+    from plume_emulator.seed import load_inventory
+
+    example = re.search(r"```yaml\n(partners:.*?)```", README, re.S)
+    assert example is not None
+    path = tmp_path / "inventory.yaml"
+    path.write_text(example.group(1))
+    inventory = load_inventory(path)
+    assert [p.id for p in inventory.partners] == ["acme-isp"]
+    assert {n.serialNumber for n in inventory.nodes} == {"ACME-GW-0001", "ACME-PK01-1"}
