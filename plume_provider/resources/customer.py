@@ -222,7 +222,8 @@ class CustomerProvider(PlumeProviderBase):
                 f"accountId {registration.account_id} already exists for partner "
                 f"{registration.partner_id}{existing}; to manage that customer set adopt: true "
                 f"on this PlumeCustomer, or import it with "
-                f'opts=ResourceOptions(import_="{target}"); or choose another accountId'
+                f'opts=ResourceOptions(import_="{target}") (in stack config: importId: {target}); '
+                "or choose another accountId"
             ),
             operation=err.operation,
         )

@@ -107,6 +107,7 @@ def test_duplicate_account_without_adopt_fails_clearly(
     assert "already exists" in message
     assert "adopt: true" in message
     assert f'import_="{first.id}"' in message
+    assert f"importId: {first.id}" in message
 
 
 def test_adopt_takes_over_and_patches_name(
