@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+from collections.abc import Callable
 
 import pulumi
 from pulumi.runtime import stack
@@ -78,3 +79,42 @@ def test_a_failing_output_still_surfaces_before_the_slow_ones_finish() -> None:
         slow.cancel()
     finally:
         loop.close()
+
+
+def test_cached_resource_types_match_the_sdk_and_are_computed_once_per_class() -> None:
+    from pulumi import _types
+
+    from plume_provider.resources import PlumeNode
+    from plume_provider.resources.sdk_workarounds import _CachedResourceTypes
+
+    current = _types.resource_types
+    sdk_resource_types: Callable[[type], dict[str, type]] = (
+        current.__wrapped__ if isinstance(current, _CachedResourceTypes) else current
+    )
+    calls: list[type] = []
+
+    def counting(cls: type) -> dict[str, type]:
+        calls.append(cls)
+        return sdk_resource_types(cls)
+
+    cached = _CachedResourceTypes(counting)
+    cached.register(PlumeNode)
+    first = cached(PlumeNode)
+    first.clear()
+    assert cached(PlumeNode) == sdk_resource_types(PlumeNode) != {}
+    assert calls == [PlumeNode]
+    cached(pulumi.CustomResource)
+    cached(pulumi.CustomResource)
+    assert calls == [PlumeNode, pulumi.CustomResource, pulumi.CustomResource]
+
+
+def test_declaring_a_plume_resource_caches_its_types_in_the_sdk() -> None:
+    from pulumi import _types
+
+    from plume_provider.resources.sdk_workarounds import _CachedResourceTypes
+
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
+    PlumeCustomer("customer-A-2", PlumeCustomerArgs(account_id="A-2"))
+    assert isinstance(_types.resource_types, _CachedResourceTypes)
+    assert _types.resource_types(PlumeCustomer)["customer_id"] is str
