@@ -16,9 +16,10 @@ create-before-delete) / Same, imports via Read + Diff, deletes of resources no l
 in reverse dependency order, ``protect`` and ``retainOnDelete``, partial progress saved on
 failure, preview (Check and Diff only, unknown outputs), refresh (Read) and destroy.  The
 checkpoint is a small JSON file (like a local backend's).  Concurrency: registrations arrive
-from the SDK's executor threads; provider work is gated by a semaphore of ``parallelism``
-(the CLI default is higher, but the dynamic host serves 4 calls at once, so 4 is the effective
-width).  Unsupported: non-dynamic custom resources, aliases, replaceOnChanges, transforms,
+from the SDK's executor threads; as in the engine, Check and Diff run in one step generator (a
+registration at a time) and only the resulting steps are gated by a semaphore of
+``parallelism`` (the CLI default is unbounded, but the dynamic host serves 4 calls at once, so 4
+is the effective width).  Unsupported: non-dynamic custom resources, aliases, replaceOnChanges, transforms,
 secrets in the checkpoint (stored in plain text), invokes.
 """
 
@@ -368,6 +369,7 @@ class _Deployment:
         self.old = checkpoint
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(engine.parallelism)
+        self.generator = threading.Lock()
         self.registered: set[str] = set()
         self.failed: set[str] = set()
         self.new: list[ResourceState] = []
@@ -438,8 +440,7 @@ class _Deployment:
                     "check",
                     f"{goal.type}: the engine double drives only pulumi-python dynamic resources",
                 )
-            with self.slots:
-                resource = self._steps(goal, req)
+            resource = self._steps(goal, req)
         except ProviderError as err:
             self.error(urn, err.method.lower(), err.message, err.details)
             return resource_pb2.RegisterResourceResponse(urn=urn, result=resource_pb2.Result.FAIL)
@@ -453,7 +454,21 @@ class _Deployment:
         )
 
     def _steps(self, goal: ResourceState, req: Any) -> ResourceState:
-        """Check, Diff and the resulting step; returns the resource's new state."""
+        """Check and Diff, then the resulting step; returns the resource's new state.
+
+        Like the engine, Check and Diff run in the step generator, one registration at a time,
+        and only the step it yields (create, update, replace, import) takes one of the
+        ``parallelism`` slots.
+        """
+        with self.generator:
+            step = self._generate(goal, req)
+        if step is None:
+            return goal
+        with self.slots:
+            return step()
+
+    def _generate(self, goal: ResourceState, req: Any) -> Callable[[], ResourceState] | None:
+        """Check and Diff ``goal``; the step to execute, or None when it is the same."""
         host, urn = self.host, goal.urn
         old = self.live_old(urn)
         news = dict(goal.inputs)
@@ -477,26 +492,29 @@ class _Deployment:
             )
         goal.inputs = checked.inputs
         if old is None:
-            if req.importId:
-                return self._import(goal, req.importId)
-            return self._create(goal)
+            import_id = req.importId
+            if import_id:
+                return lambda: self._import(goal, import_id)
+            return lambda: self._create(goal)
 
         diff = host.diff(urn, old.id, old.outputs, goal.inputs, old.inputs)
         if diff.replaces:
-            return self._replace(
-                goal, old, diff.delete_before_replace or bool(req.deleteBeforeReplace)
-            )
+            dbr = diff.delete_before_replace or bool(req.deleteBeforeReplace)
+            return lambda: self._replace(goal, old, dbr)
         changed = diff.changes if diff.changes is not None else old.inputs != goal.inputs
         goal.id = old.id
         if not changed:
             goal.outputs = old.outputs
             self.step("same", urn)
-            return goal
+            return None
+        return lambda: self._update(goal, old)
+
+    def _update(self, goal: ResourceState, old: ResourceState) -> ResourceState:
         if self.preview:
             goal.outputs = dict(goal.inputs)
         else:
-            goal.outputs = host.update(urn, old.id, old.outputs, goal.inputs)
-        self.step("update", urn)
+            goal.outputs = self.host.update(goal.urn, old.id, old.outputs, goal.inputs)
+        self.step("update", goal.urn)
         return goal
 
     def _create(self, goal: ResourceState) -> ResourceState:
