@@ -3,10 +3,10 @@
 The Pulumi CLI cannot be installed where these tests run, so ``EngineDouble`` plays the CLI's
 part with the same pieces the CLI drives:
 
-* the real Pulumi program (``__main__.py``) runs in-process on the real Python SDK, the way the
-  language host runs it (``run_in_stack`` + ``runpy``, stack config installed as Pulumi config,
-  project name from ``Pulumi.yaml``), with a resource monitor (a ``MockMonitor`` subclass)
-  standing in for the engine's;
+* the real Pulumi program (``__main__.py``) runs in its own process on the real Python SDK, the
+  way the language host runs it (``program_runner``: ``run_in_stack`` + ``runpy``, stack config
+  installed as Pulumi config, project name from ``Pulumi.yaml``), talking over gRPC to a
+  ResourceMonitor and an Engine service the double serves for the run;
 * every dynamic resource goes through the real dynamic-provider host ``python -m pulumi.dynamic``
   over gRPC (``ProviderHost``), configured once per run with the whole stack config.
 
@@ -16,42 +16,45 @@ create-before-delete) / Same, imports via Read + Diff, deletes of resources no l
 in reverse dependency order, ``protect`` and ``retainOnDelete``, partial progress saved on
 failure, preview (Check and Diff only, unknown outputs), refresh (Read) and destroy.  The
 checkpoint is a small JSON file (like a local backend's).  Concurrency: registrations arrive
-from the SDK's executor threads; as in the engine, Check and Diff run in one step generator (a
-registration at a time) and only the resulting steps are gated by a semaphore of
-``parallelism`` (the CLI default is unbounded, but the dynamic host serves 4 calls at once, so 4
-is the effective width).  Unsupported: non-dynamic custom resources, aliases, replaceOnChanges, transforms,
-secrets in the checkpoint (stored in plain text), invokes.
+concurrently on the monitor's gRPC worker threads; as in the engine, Check and Diff run in one
+step generator (a registration at a time) and only the resulting steps are gated by a semaphore
+of ``parallelism`` (the CLI default is unbounded, but the dynamic host serves 4 calls at once,
+so 4 is the effective width).  Unsupported: non-dynamic custom resources, aliases,
+replaceOnChanges, transforms, secrets in the checkpoint (stored in plain text), invokes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import json
 import logging
 import os
-import runpy
+import subprocess
 import sys
+import tempfile
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.settings import Settings, configure, reset_options
-from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, resource_pb2, resource_pb2_grpc
 
-from .host import PROVIDER_KEY, UNKNOWN, ProviderError, ProviderHost, from_struct, to_struct
+from .host import (
+    PROVIDER_KEY,
+    REPO_ROOT,
+    UNKNOWN,
+    ProviderError,
+    ProviderHost,
+    from_struct,
+    to_struct,
+)
 
 __all__ = [
     "Checkpoint",
@@ -69,24 +72,6 @@ MUTATING_CALLS = frozenset({"Create", "Update", "Delete"})
 """Provider calls that change the outside world (Read is not one: refresh and import use it)."""
 
 _LOG = logging.getLogger(__name__)
-
-
-class _UnobservedFailureFilter(logging.Filter):
-    """Drops asyncio's "exception was never retrieved" records.
-
-    A failing program leaves SDK futures nobody awaits; the Pulumi language host silences the
-    whole ``asyncio`` logger for that reason.  The double drops only those records (installed
-    once, on the first program run), so a test process keeps asyncio's other diagnostics.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "exception was never retrieved" not in str(record.msg)
-
-
-def _install_asyncio_filter() -> None:
-    asyncio_logger = logging.getLogger("asyncio")
-    if not any(isinstance(f, _UnobservedFailureFilter) for f in asyncio_logger.filters):
-        asyncio_logger.addFilter(_UnobservedFailureFilter())
 
 
 # -- config ----------------------------------------------------------------------------------
@@ -725,6 +710,87 @@ class _NoMocks(pulumi_mocks.Mocks):
         raise NotImplementedError(f"reading {args.typ} is not supported by the engine double")
 
 
+class _MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
+    """The ResourceMonitor gRPC service over ``_Monitor`` (what the program's process calls)."""
+
+    def __init__(self, monitor: _Monitor) -> None:
+        self.monitor = monitor
+
+    def _unsupported(self, context: grpc.ServicerContext, what: str) -> Any:
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED, f"{what} is not supported by the engine double"
+        )
+
+    def GetDeploymentInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.monitor.GetDeploymentInfo(request)
+
+    def SupportsFeature(self, request: Any, context: grpc.ServicerContext) -> Any:
+        # As the mock monitor: no outputValues, so inputs arrive as plain values.
+        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
+
+    def RegisterResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.monitor.RegisterResource(request)
+
+    def RegisterResourceOutputs(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.monitor.RegisterResourceOutputs(request)
+
+    def RegisterPackage(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.monitor.RegisterPackage(request)
+
+    def SignalAndWaitForShutdown(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return empty_pb2.Empty()
+
+    def RegisterResourceHook(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return empty_pb2.Empty()
+
+    def RegisterErrorHook(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return empty_pb2.Empty()
+
+    def RegisterStackTransform(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unsupported(context, "transforms")
+
+    def RegisterStackInvokeTransform(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unsupported(context, "invoke transforms")
+
+    def Invoke(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unsupported(context, f"invoke {request.tok}")
+
+    def Call(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unsupported(context, f"call {request.tok}")
+
+    def ReadResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unsupported(context, f"reading {request.type}")
+
+
+class _EngineServicer(engine_pb2_grpc.EngineServicer):
+    """The Engine gRPC service: program log messages go to the engine's logger."""
+
+    _LEVELS = {
+        engine_pb2.DEBUG: logging.DEBUG,
+        engine_pb2.INFO: logging.INFO,
+        engine_pb2.WARNING: logging.WARNING,
+        engine_pb2.ERROR: logging.ERROR,
+    }
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.root = ""
+        self.lock = threading.Lock()
+
+    def Log(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.logger.log(self._LEVELS.get(request.severity, logging.INFO), request.message)
+        return empty_pb2.Empty()
+
+    def GetRootResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.lock:
+            return engine_pb2.GetRootResourceResponse(urn=self.root)
+
+    def SetRootResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.lock:
+            self.root = request.urn
+        return engine_pb2.SetRootResourceResponse()
+
+
 # -- the engine --------------------------------------------------------------------------------
 
 
@@ -860,60 +926,64 @@ class EngineDouble:
         Checkpoint(deployment.final_resources(), outputs).save(self.state_path)
 
     def _run_program(self, deployment: _Deployment) -> tuple[str, str] | None:
-        """Run the program in a fresh context (fresh Pulumi runtime state).
+        """Run the program in its own process, as the CLI's language host does.
 
-        Returns None, or the program's failure as (message, traceback)."""
-        context = contextvars.copy_context()
-        return context.run(self._run_program_in_context, deployment)
-
-    def _run_program_in_context(self, deployment: _Deployment) -> tuple[str, str] | None:
-        _install_asyncio_filter()
+        The program reaches the engine through a ResourceMonitor and an Engine gRPC service
+        served here for the run.  Returns None, or the program's failure as (message,
+        traceback)."""
         monitor = _Monitor(deployment, self.project, self.stack)
-        reset_options(project=self.project, stack=self.stack, preview=deployment.preview)
-        configure(
-            Settings(
-                project=self.project,
-                stack=self.stack,
-                monitor=monitor,
-                engine=pulumi_mocks.MockEngine(self.logger),
-                parallel=self.parallelism,
-                dry_run=deployment.preview,
-                organization="organization",
-                root_directory=str(self.project_dir),
-            )
+        # Registrations wait on the parallelism semaphore inside their RPC: leave plenty of
+        # workers so they never starve the other calls (outputs, logs, shutdown).
+        workers = max(64, self.parallelism * 4 + 32)
+        server = grpc.server(ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor"))
+        resource_pb2_grpc.add_ResourceMonitorServicer_to_server(_MonitorServicer(monitor), server)
+        engine_pb2_grpc.add_EngineServicer_to_server(_EngineServicer(self.logger), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        address = f"127.0.0.1:{port}"
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO_ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
         )
-        set_all_config(provider_config(self.stack_config, self.project), [])
-        program_dir = str(self.project_dir)
-        added_path = program_dir not in sys.path
-        if added_path:
-            sys.path.insert(0, program_dir)
-        program = str(self.program)
-
-        def run_program() -> None:
-            runpy.run_path(program, run_name="__main__")
-
-        loop = asyncio.new_event_loop()
-        executor = ThreadPoolExecutor(max_workers=max(8, self.parallelism * 4))
-        loop.set_default_executor(executor)
+        env["PYTHONUNBUFFERED"] = "1"
         try:
-            loop.run_until_complete(run_in_stack(run_program))
-        except Exception as exn:  # noqa: BLE001 - the program's own failure is the run's error
-            _LOG.debug("program failed", exc_info=True)
-            return _program_error(exn)
+            with tempfile.TemporaryDirectory(prefix="enginedouble-") as tmp:
+                error_file = Path(tmp) / "error.json"
+                command = [
+                    sys.executable,
+                    "-m",
+                    "tests.enginedouble.program_runner",
+                    f"--monitor={address}",
+                    f"--engine={address}",
+                    f"--project={self.project}",
+                    f"--stack={self.stack}",
+                    f"--parallel={self.parallelism}",
+                    f"--error-file={error_file}",
+                    *(["--dry-run"] if deployment.preview else []),
+                    str(self.program),
+                ]
+                process = subprocess.run(
+                    command,
+                    input=json.dumps(provider_config(self.stack_config, self.project)),
+                    capture_output=True,
+                    text=True,
+                    cwd=self.project_dir,
+                    env=env,
+                    check=False,
+                )
+                sys.stdout.write(process.stdout)
+                sys.stderr.write(process.stderr)
+                if process.returncode == 0:
+                    return None
+                if error_file.exists():
+                    failure = json.loads(error_file.read_text())
+                    return str(failure["message"]), str(failure["details"])
+                return (
+                    f"the program's process exited with status {process.returncode}",
+                    process.stderr,
+                )
         finally:
-            # Cancel what the failed program left pending; gather with return_exceptions so no
-            # task's own failure escapes here and hides the program's error.
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-            if added_path:
-                with suppress(ValueError):
-                    sys.path.remove(program_dir)
-        return None
+            server.stop(grace=None)
 
     def _refresh(self, deployment: _Deployment) -> None:
         old = deployment.old
@@ -946,14 +1016,3 @@ class EngineDouble:
         deployment.delete_many(list(old.resources))
         kept = [r for r in old.resources if id(r) not in deployment.gone]
         Checkpoint(_ordered(kept), old.outputs if kept else {}).save(self.state_path)
-
-
-def _program_error(exn: BaseException) -> tuple[str, str]:
-    """The program's failure as the CLI reports it (message, traceback)."""
-    from pulumi.errors import RunError
-
-    details = "".join(traceback.format_exception(exn))
-    if isinstance(exn, RunError):
-        return str(exn), details
-    text = str(exn) or type(exn).__name__
-    return f"Program failed with an unhandled exception: {type(exn).__name__}: {text}", details
