@@ -41,6 +41,7 @@ from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.provider_config import ConfigSource, settings_from_config
 from plume_provider.resources.sdk_workarounds import (
     cache_resource_types,
+    install_cheap_stack_trace,
     install_linear_output_wait,
     restore_pickler,
 )
@@ -301,6 +302,7 @@ class PlumeResource(Resource):
             if value is not None:
                 props[item.name] = value
         install_linear_output_wait()
+        install_cheap_stack_trace()
         cache_resource_types(type(self))
         try:
             super().__init__(provider, resource_name, props, opts)

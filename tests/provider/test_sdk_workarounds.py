@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 from collections.abc import Callable
+from pathlib import Path
 
 import pulumi
 from pulumi.runtime import stack
@@ -118,3 +119,46 @@ def test_declaring_a_plume_resource_caches_its_types_in_the_sdk() -> None:
     PlumeCustomer("customer-A-2", PlumeCustomerArgs(account_id="A-2"))
     assert isinstance(_types.resource_types, _CachedResourceTypes)
     assert _types.resource_types(PlumeCustomer)["customer_id"] is str
+
+
+class _Outer:
+    def __init__(self, capture: Callable[[], None]) -> None:
+        capture()
+
+
+class _Middle(_Outer):
+    def __init__(self, capture: Callable[[], None]) -> None:
+        super().__init__(capture)
+
+
+class _Declared(_Middle):
+    def __init__(self, capture: Callable[[], None]) -> None:
+        super().__init__(capture)
+
+
+def test_the_cheap_stack_trace_records_the_same_frames_as_the_sdk() -> None:
+    from pulumi.runtime import resource
+
+    from plume_provider.resources import sdk_workarounds
+
+    sdk_workarounds.install_cheap_stack_trace()
+    assert resource._get_stack_trace is sdk_workarounds._stack_trace
+    sdk_get_stack_trace = sdk_workarounds.REPLACED["_get_stack_trace"]
+    traces: list[object] = []
+
+    def capture() -> None:
+        traces.append(sdk_workarounds._stack_trace())
+        traces.append(sdk_get_stack_trace())
+
+    _Declared(capture)
+    ours, sdks = traces
+    assert ours == sdks
+    assert ours.frames[0].pc.uri == Path(__file__).as_uri()  # type: ignore[attr-defined]
+
+
+def test_the_cheap_stack_trace_is_empty_outside_a_resource_constructor() -> None:
+    from plume_provider.resources import sdk_workarounds
+
+    sdk_workarounds.install_cheap_stack_trace()
+    assert sdk_workarounds._stack_trace() == sdk_workarounds.REPLACED["_get_stack_trace"]()
+    assert list(sdk_workarounds._stack_trace().frames) == []
