@@ -39,12 +39,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.provider_config import ConfigSource, settings_from_config
-from plume_provider.resources.sdk_workarounds import (
-    cache_resource_types,
-    install_cheap_stack_trace,
-    install_linear_output_wait,
-    restore_pickler,
-)
+from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
 
 if TYPE_CHECKING:
     from pydantic import ValidationError as PydanticValidationError
@@ -301,9 +296,7 @@ class PlumeResource(Resource):
             value = getattr(args, item.name)
             if value is not None:
                 props[item.name] = value
-        install_linear_output_wait()
-        install_cheap_stack_trace()
-        cache_resource_types(type(self))
+        install_for(type(self))
         try:
             super().__init__(provider, resource_name, props, opts)
         finally:

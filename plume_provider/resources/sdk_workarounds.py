@@ -38,6 +38,7 @@ from typing import Any
 __all__ = [
     "cache_resource_types",
     "install_cheap_stack_trace",
+    "install_for",
     "install_linear_output_wait",
     "restore_pickler",
 ]
@@ -146,3 +147,11 @@ def install_cheap_stack_trace() -> None:
     if resource._get_stack_trace is not _stack_trace:
         REPLACED["_get_stack_trace"] = resource._get_stack_trace
         setattr(resource, "_get_stack_trace", _stack_trace)  # noqa: B010 (patching on purpose)
+
+
+def install_for(resource_cls: type) -> None:
+    """Every workaround a declaration of `resource_cls` needs before the SDK registers it
+    (idempotent; `restore_pickler()` is the one to call after)."""
+    install_linear_output_wait()
+    install_cheap_stack_trace()
+    cache_resource_types(resource_cls)
