@@ -23,12 +23,19 @@ each is fixed here without changing what the SDK does, only what it costs:
   with `traceback.extract_stack()`, which also loads source lines and `stat`s every file on the
   stack, for every resource (20 % of the program's time at 1,500 resources).
   `install_cheap_stack_trace()` builds the same frames from the interpreter's frame objects.
+* The SDK allocates dozens of Outputs, futures and tasks per resource that live until the
+  program ends. With CPython's default young-generation threshold (700 allocations) the cyclic
+  garbage collector runs every few declarations, and its older-generation passes walk the whole
+  growing graph: ~18 % of the program's CPU at 1,500 resources, in pauses of up to 120 ms during
+  which no registration reaches the engine. `raise_gc_threshold()` collects every 10,000
+  allocations instead; garbage is still collected, in fewer and larger batches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import pathlib
 import pickle
 import sys
@@ -40,6 +47,7 @@ __all__ = [
     "install_cheap_stack_trace",
     "install_for",
     "install_linear_output_wait",
+    "raise_gc_threshold",
     "restore_pickler",
 ]
 
@@ -149,9 +157,25 @@ def install_cheap_stack_trace() -> None:
         setattr(resource, "_get_stack_trace", _stack_trace)  # noqa: B010 (patching on purpose)
 
 
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between young-generation collections in a program declaring Plume resources."""
+
+
+def raise_gc_threshold() -> None:
+    """Collect the young generation every `GC_YOUNG_THRESHOLD` allocations (idempotent).
+
+    Never lowers a higher threshold, and leaves a threshold of 0 (automatic collection off)
+    alone: a program that tunes its own collector keeps its settings.
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def install_for(resource_cls: type) -> None:
     """Every workaround a declaration of `resource_cls` needs before the SDK registers it
     (idempotent; `restore_pickler()` is the one to call after)."""
     install_linear_output_wait()
     install_cheap_stack_trace()
+    raise_gc_threshold()
     cache_resource_types(resource_cls)

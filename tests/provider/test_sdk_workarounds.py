@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pulumi
+import pytest
 from pulumi.runtime import stack
 
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs
-from plume_provider.resources.sdk_workarounds import install_linear_output_wait, restore_pickler
+from plume_provider.resources.sdk_workarounds import (
+    GC_YOUNG_THRESHOLD,
+    install_linear_output_wait,
+    raise_gc_threshold,
+    restore_pickler,
+)
 
 
 class _Echo(pulumi.runtime.Mocks):
@@ -162,3 +169,33 @@ def test_the_cheap_stack_trace_is_empty_outside_a_resource_constructor() -> None
     sdk_workarounds.install_cheap_stack_trace()
     assert sdk_workarounds._stack_trace() == sdk_workarounds.REPLACED["_get_stack_trace"]()
     assert list(sdk_workarounds._stack_trace().frames) == []
+
+
+@pytest.fixture
+def saved_gc_threshold() -> Iterator[None]:
+    """Put back the collector's thresholds pytest ran with after a test that changes them."""
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+@pytest.mark.usefixtures("saved_gc_threshold")
+def test_declaring_a_plume_resource_raises_the_default_gc_threshold() -> None:
+    gc.set_threshold(700, 10, 10)
+    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
+    PlumeCustomer("customer-A-1", PlumeCustomerArgs(account_id="A-1"))
+    assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+
+
+@pytest.mark.parametrize(
+    "threshold",
+    [(50_000, 20, 30), (0, 10, 10)],
+    ids=["a-higher-threshold-the-program-chose", "automatic-collection-switched-off"],
+)
+@pytest.mark.usefixtures("saved_gc_threshold")
+def test_raising_the_gc_threshold_keeps_a_program_s_own_setting(
+    threshold: tuple[int, int, int],
+) -> None:
+    gc.set_threshold(*threshold)
+    raise_gc_threshold()
+    assert gc.get_threshold() == threshold
