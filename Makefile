@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.plume-fleet-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench clean
+.PHONY: help venv pulumi-cli lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml requirements.txt
 
 venv: $(STAMP) ## Create .venv and install the project with its test tools
 
-lab: ## Start the emulator and run `pulumi up` on the lab stack (needs the Pulumi CLI)
+pulumi-cli: ## Build the pinned Pulumi CLI from Go modules into .tools/pulumi/bin (needs Go)
+	@scripts/pulumi-cli.sh
+
+lab: ## Start the emulator and run `pulumi up` on the lab stack (finds or builds the Pulumi CLI)
 	@scripts/lab.sh up
 
 destroy: ## Run `pulumi destroy` on the lab stack

@@ -30,12 +30,9 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
             accept_language=spec.accept_language,
             onboarding_checkpoint=spec.onboarding_checkpoint,
             adopt=spec.adopt,
+            import_id=spec.import_id,
         ),
-        opts=pulumi.ResourceOptions(
-            protect=fleet.protect,
-            retain_on_delete=fleet.retain_on_delete,
-            import_=spec.import_id,
-        ),
+        opts=pulumi.ResourceOptions(protect=fleet.protect, retain_on_delete=fleet.retain_on_delete),
     )
 
 

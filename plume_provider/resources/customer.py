@@ -61,6 +61,7 @@ INPUTS = (
     "acceptLanguage",
     "onboardingCheckpoint",
     "adopt",
+    "importId",
 )
 OUTPUTS = (
     "customerId",
@@ -74,7 +75,8 @@ OUTPUTS = (
     "onboardingCheckpoint",
     "createdAt",
 )
-_REGISTRATION_INPUTS = INPUTS[:-1]
+_REGISTRATION_INPUTS = INPUTS[:-2]
+_TAKEOVER_INPUTS = ("adopt", "importId")
 _PATCHABLE = ("accountId", "name", "email")
 _DEFAULTS = {"profile": "auto", "acceptLanguage": "en-US"}
 
@@ -167,6 +169,14 @@ class CustomerProvider(PlumeProviderBase):
         adopt = inputs.get("adopt")
         if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
             failures.append(CheckFailure("adopt", "must be true or false"))
+        import_id = inputs.get("importId")
+        if import_id is not None and not is_unknown(import_id):
+            if not isinstance(import_id, str) or not import_id.strip():
+                failures.append(CheckFailure("importId", "must be a Plume customer id"))
+            elif adopt is True:
+                failures.append(
+                    CheckFailure("importId", "set either importId or adopt: true, not both")
+                )
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -182,9 +192,13 @@ class CustomerProvider(PlumeProviderBase):
             raise InputValidationError.from_pydantic(err, subject="PlumeCustomer inputs") from None
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Register the customer (or, with `adopt: true`, take over the existing one)."""
+        """Register the customer; or take over an existing one: by `importId` (its values must
+        match), or with `adopt: true` (by accountId, name and email brought in line)."""
         declared = self._normalize(props)
         registration = self._registration(declared)
+        import_id = declared.get("importId")
+        if isinstance(import_id, str) and import_id:
+            return self._import(import_id, registration)
         if declared.get("adopt") is True:
             adopted = self._adopt(registration)
             if adopted is not None:
@@ -221,27 +235,67 @@ class CustomerProvider(PlumeProviderBase):
             hint=(
                 f"accountId {registration.account_id} already exists for partner "
                 f"{registration.partner_id}{existing}; to manage that customer set adopt: true "
-                f"on this PlumeCustomer, or import it with "
-                f'opts=ResourceOptions(import_="{target}") (in stack config: importId: {target}); '
-                "or choose another accountId"
+                f'on this PlumeCustomer, or import it with import_id="{target}" '
+                f"(in stack config: importId: {target}); or choose another accountId"
             ),
             operation=err.operation,
         )
 
     def _adopt(self, registration: CustomerRegistration) -> CreateResult | None:
         """Take over the customer with this partnerId + accountId; None when there is none."""
-        client = self.client
-        hits = client.find_customers_by_account_id(registration.account_id)
+        hits = self.client.find_customers_by_account_id(registration.account_id)
         if not hits:
             return None
-        customer_id = hits[0].id
-        customer = client.get_customer(customer_id)
-        what = f"adopting customer {customer_id} (accountId {registration.account_id})"
+        customer = self.client.get_customer(hits[0].id)
+        return self._take_over(customer, registration, strict=False)
+
+    def _import(self, customer_id: str, registration: CustomerRegistration) -> CreateResult:
+        """Take over the customer with this id; every declared value must match the live one.
+
+        Pulumi's own `import_` cannot be used for dynamic resources: the engine's Read of an
+        import carries no serialized provider, and the dynamic-provider host fails with
+        `KeyError: '__provider'` (pulumi/pulumi#16175). So `importId` is an input, and the
+        import happens here, in create.
+        """
+        try:
+            customer = self.client.get_customer(customer_id)
+        except (NotFoundError, AuthenticationError):
+            raise PlumeResourceError(
+                f"importId {customer_id}: no such customer for partner "
+                f"{registration.partner_id}; check the id (pulumi stack output, or the Plume "
+                "portal) or remove importId to register a new customer"
+            ) from None
+        differences = [
+            f"{key}: live {live!r}, declared {wanted!r}"
+            for key, live, wanted in (
+                ("accountId", customer.account_id, registration.account_id),
+                ("name", customer.name, registration.name),
+                ("email", customer.email, registration.email),
+            )
+            if wanted is not None and not CUSTOMER_DIFF.same(key, live, wanted)
+        ]
+        if differences:
+            raise PlumeResourceError(
+                f"importing customer {customer_id}: the declared values differ from the live "
+                f"ones ({'; '.join(differences)}); declare the live values (then change them in "
+                "a later up), or use adopt: true, which brings name and email in line"
+            )
+        return self._take_over(customer, registration, strict=True)
+
+    def _take_over(
+        self, customer: Customer, registration: CustomerRegistration, *, strict: bool
+    ) -> CreateResult:
+        """Manage an existing customer: same partner and profile as declared, else refuse;
+        name and email patched to the declared ones unless `strict` (an import)."""
+        client = self.client
+        customer_id = customer.id
+        verb = "importing" if strict else "adopting"
+        what = f"{verb} customer {customer_id} (accountId {registration.account_id})"
         if customer.partner_id not in (None, registration.partner_id):
             raise PlumeResourceError(
                 f"{what}: it belongs to partner {customer.partner_id}, not "
                 f"{registration.partner_id}; declare partnerId {customer.partner_id} or remove "
-                "adopt"
+                f"{'importId' if strict else 'adopt'}"
             )
         locations = client.list_locations(customer_id)
         location = locations[0] if locations else None
@@ -306,8 +360,7 @@ class CustomerProvider(PlumeProviderBase):
             checkpoint=checkpoint or props.get("onboardingCheckpoint"),
         )
         inputs = {key: outs[key] for key in _REGISTRATION_INPUTS if outs.get(key) is not None}
-        if props.get("adopt") is not None:
-            inputs["adopt"] = props["adopt"]
+        inputs.update({key: props[key] for key in _TAKEOVER_INPUTS if props.get(key) is not None})
         return ReadResult(id_=customer.id, outs=outs, inputs=inputs)
 
     def _confirmed_unknown(self, customer_id: str, props: Mapping[str, Any]) -> bool:
@@ -398,12 +451,14 @@ class PlumeCustomerArgs:
     """Last onboarding step passed: `PodsAdded` or `OnboardingComplete`."""
     adopt: pulumi.Input[bool] | None = None
     """Take over an existing customer with this partnerId + accountId instead of failing."""
+    import_id: pulumi.Input[str] | None = None
+    """Bring the existing customer with this Plume id under the stack (values must match)."""
 
 
 class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     """A Plume customer (account + first location); type `pulumi-python:dynamic/plume:Customer`."""
 
-    _PROPERTIES = (*OUTPUTS, "adopt")
+    _PROPERTIES = (*OUTPUTS, *_TAKEOVER_INPUTS)
 
     customer_id: pulumi.Output[str]
     location_id: pulumi.Output[str]
@@ -416,6 +471,7 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     onboarding_checkpoint: pulumi.Output[str | None]
     created_at: pulumi.Output[str | None]
     adopt: pulumi.Output[bool | None]
+    import_id: pulumi.Output[str | None]
 
     def __init__(
         self,

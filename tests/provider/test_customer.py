@@ -106,7 +106,7 @@ def test_duplicate_account_without_adopt_fails_clearly(
     assert props["accountId"] in message
     assert "already exists" in message
     assert "adopt: true" in message
-    assert f'import_="{first.id}"' in message
+    assert f'import_id="{first.id}"' in message
     assert f"importId: {first.id}" in message
 
 
