@@ -21,10 +21,10 @@ from plume_provider.errors import InputValidationError
 from plume_provider.models import (
     AcceptLanguage,
     AccountId,
+    CustomerId,
     CustomerName,
     Email,
     Nickname,
-    NonBlankId,
     OnboardingCheckpoint,
     Profile,
     SerialNumber,
@@ -81,7 +81,7 @@ class CustomerSpec(_Spec):
     accept_language: AcceptLanguage = "en-US"
     onboarding_checkpoint: OnboardingCheckpoint | None = None
     adopt: StrictBool = False
-    import_id: NonBlankId | None = None
+    import_id: CustomerId | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
 
 
