@@ -149,7 +149,12 @@ def segment(kind: IdKind, value: str) -> str:
 
     Raised before any request is built, so a bad id never reaches the wire.
     """
-    problem = id_problem(kind, value) if isinstance(value, str) else "must be a string"
+    if not isinstance(value, str):
+        raise InputValidationError(
+            f"{kind} must be a string, got {type(value).__name__}; fix the {kind} in the program",
+            [(kind, "must be a string")],
+        )
+    problem = id_problem(kind, value)
     if problem is None and kind == "accountId":
         problem = character_problem(value) or ("must not be empty" if not value.strip() else None)
     if problem is not None:

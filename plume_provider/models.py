@@ -167,11 +167,13 @@ SerialNumber = Annotated[str, AfterValidator(_serial)]
 CustomerId = Annotated[str, _path_id("customerId")]
 LocationId = Annotated[str, _path_id("locationId")]
 
+
 def validate_serial_number(value: str) -> str:
     """Return `value` if it is a usable serial number, else raise `InputValidationError`."""
     if not isinstance(value, str):
         raise InputValidationError(
-            f"serial number {value!r} must be a string", [("serialNumber", "must be a string")]
+            f"serial number must be a string, got {type(value).__name__}",
+            [("serialNumber", "must be a string")],
         )
     problem = id_problem("serialNumber", value)
     if problem is not None:

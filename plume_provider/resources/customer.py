@@ -404,6 +404,7 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     """A Plume customer (account + first location); type `pulumi-python:dynamic/plume:Customer`."""
 
     _PROPERTIES = (*OUTPUTS, "adopt")
+    _ARGS = PlumeCustomerArgs
 
     customer_id: pulumi.Output[str]
     location_id: pulumi.Output[str]
@@ -420,7 +421,7 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     def __init__(
         self,
         resource_name: str,
-        args: PlumeCustomerArgs,
+        args: PlumeCustomerArgs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(CustomerProvider(), resource_name, args, opts)

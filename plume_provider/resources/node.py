@@ -242,6 +242,7 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     """A claimed Plume node; type `pulumi-python:dynamic/plume:Node`; id: the serial number."""
 
     _PROPERTIES = OUTPUTS
+    _ARGS = PlumeNodeArgs
 
     serial_number: pulumi.Output[str]
     node_id: pulumi.Output[str]
@@ -270,7 +271,7 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     def __init__(
         self,
         resource_name: str,
-        args: PlumeNodeArgs,
+        args: PlumeNodeArgs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(NodeProvider(), resource_name, args, opts)
