@@ -47,6 +47,7 @@ __all__ = [
     "character_problem",
     "id_problem",
     "segment",
+    "shown",
 ]
 
 IdKind: TypeAlias = Literal["serialNumber", "nodeId", "customerId", "locationId", "accountId"]
@@ -89,8 +90,11 @@ def character_problem(value: str) -> str | None:
             return f"contains the control character {code}{f' ({name})' if name else ''}"
         if char.isspace():
             return f"contains the whitespace character {code} ({name}); only ' ' is allowed"
-        what = "an unassigned code point" if category == "Cn" else f"the invisible character {name}"
-        return f"contains {what} ({code})"
+        if category == "Cn":
+            return f"contains an unassigned code point ({code})"
+        if category == "Co":
+            return f"contains a private-use code point ({code}), which has no agreed meaning"
+        return f"contains the invisible character {name or 'without a name'} ({code})"
     return None
 
 
@@ -144,6 +148,11 @@ def account_id_problem(value: str) -> str | None:
     return None
 
 
+def shown(value: str) -> str:
+    """`value` quoted for a message; a long one cut short, with its length."""
+    return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value)} characters)"
+
+
 def segment(kind: IdKind, value: str) -> str:
     """`value` as one percent-encoded path segment; `InputValidationError` if it cannot be one.
 
@@ -159,7 +168,7 @@ def segment(kind: IdKind, value: str) -> str:
         problem = character_problem(value) or ("must not be empty" if not value.strip() else None)
     if problem is not None:
         raise InputValidationError(
-            f"{kind} {value!r} cannot be used in a Plume API path: {problem}; "
+            f"{kind} {shown(value)} cannot be used in a Plume API path: {problem}; "
             f"fix the {kind} in the program or stack config",
             [(kind, problem)],
         )

@@ -21,7 +21,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from plume_provider.errors import InputValidationError
-from plume_provider.identifiers import IdKind, account_id_problem, character_problem, id_problem
+from plume_provider.identifiers import (
+    IdKind,
+    account_id_problem,
+    character_problem,
+    id_problem,
+    shown,
+)
 
 __all__ = [
     "AccountId",
@@ -178,7 +184,7 @@ def validate_serial_number(value: str) -> str:
     problem = id_problem("serialNumber", value)
     if problem is not None:
         raise InputValidationError(
-            f"serial number {value!r} {problem}; check the serial on the node's label",
+            f"serial number {shown(value)} {problem}; check the serial on the node's label",
             [("serialNumber", f"serial number {problem}")],
         )
     return value
