@@ -13,6 +13,7 @@ engine start on the first customers while the rest are still being declared.
 import asyncio
 
 import pulumi
+import pulumi.runtime.config
 
 from plume_provider.fleet import FLEET_CONFIG_KEYS, CustomerSpec, Fleet, load_fleet
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
@@ -36,10 +37,18 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
     )
 
 
+def fleet_config() -> dict[str, str | None]:
+    """Every `plume-fleet:*` key of the stack, so a typo'd key is reported, not ignored."""
+    config = pulumi.Config()
+    prefix = f"{config.name}:"
+    declared = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    keys = {key.removeprefix(prefix) for key in declared if key.startswith(prefix)}
+    return {key: config.get(key) for key in sorted(keys | set(FLEET_CONFIG_KEYS))}
+
+
 async def main() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
-    config = pulumi.Config()
-    fleet = load_fleet({key: config.get(key) for key in FLEET_CONFIG_KEYS})
+    fleet = load_fleet(fleet_config())
     customers: dict[str, PlumeCustomer] = {}
     nodes: dict[str, PlumeNode] = {}
     for spec in fleet.customers:

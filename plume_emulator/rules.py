@@ -2,6 +2,11 @@
 
 Pure functions raising 422 ``EmulatorError``s; the backend calls them before
 touching state, so a rejected request never changes anything.
+
+Where Plume documents no limit (text lengths, the serial and email shapes), these
+are the client's rules, written again here (the packages share no code) and kept
+equal by ``tests/project/test_input_rules_agree.py``; docs/architecture.md says
+why each one is what it is.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ QUOTES = ("\u201c", "\u201d", '"')
 PROFILES = ("auto", "smallbusiness")
 CHECKPOINTS = ("PodsAdded", "OnboardingComplete")
 SEARCH_FIELDS = ("accountId", "locationId", "name", "email")
-MAX_TEXT = 256
+MAX_TEXT = 255
+MAX_EMAIL = 254
+MAX_SERIAL = 64
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Z]{2})?$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}", re.ASCII)
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-(?:[A-Z]{2}|[0-9]{3}))?", re.ASCII)
+_SERIAL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", re.ASCII)
 
 
 def check_text(field: str, value: str, *, required: bool = False) -> None:
@@ -35,8 +43,9 @@ def check_text(field: str, value: str, *, required: bool = False) -> None:
 
 
 def check_email(email: str) -> None:
-    """A well-formed address (local@domain.tld)."""
-    if len(email) > MAX_TEXT or ".." in email or not _EMAIL.match(email):
+    """A well-formed ASCII address: dot-atom local part (<= 64) @ domain.tld (<= 254 in all)."""
+    match = _EMAIL.fullmatch(email)
+    if len(email) > MAX_EMAIL or match is None or len(match["local"]) > 64:
         raise invalid(f"email {email!r} is not a valid email address")
 
 
@@ -46,8 +55,8 @@ def check_profile(profile: str) -> None:
 
 
 def check_language(language: str) -> None:
-    if not _LANGUAGE.match(language):
-        raise invalid(f"acceptLanguage {language!r} is invalid (expected e.g. en-US or fr)")
+    if not _LANGUAGE.fullmatch(language):
+        raise invalid(f"acceptLanguage {language!r} is invalid (expected e.g. en-US, es-419 or fr)")
 
 
 def check_checkpoint(checkpoint: str, field: str = "onboardingCheckpoint") -> None:
@@ -73,14 +82,14 @@ def check_password(password: str) -> None:
 
 
 def check_serial(serial: str) -> None:
-    """A serial number as it may appear in a URL path."""
-    if not serial or len(serial) > 64 or not serial.isprintable() or "/" in serial:
+    """Letters and digits, with ``-`` ``_`` ``.`` between them, at most 64: label-printable."""
+    if len(serial) > MAX_SERIAL or not _SERIAL.fullmatch(serial):
         raise invalid(f"serialNumber {serial!r} is not a valid serial number")
 
 
 def check_nickname(nickname: str) -> None:
-    if len(nickname) > 64 or not nickname.isprintable():
-        raise invalid(f"nickname {nickname!r} must be printable and at most 64 characters")
+    if len(nickname) > MAX_TEXT or not nickname.isprintable():
+        raise invalid(f"nickname {nickname!r} must be printable and at most {MAX_TEXT} characters")
 
 
 def parse_bool(field: str, value: str | None, default: bool) -> bool:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
@@ -28,6 +27,7 @@ from plume_provider.errors import (
     ServerError,
     ValidationError,
 )
+from plume_provider.identifiers import IdKind, segment
 from plume_provider.models import (
     CheckpointResult,
     ClaimResult,
@@ -56,11 +56,10 @@ _CHECKPOINTS = frozenset({"PodsAdded", "OnboardingComplete"})
 M = TypeVar("M")
 
 
-def _segment(value: str, what: str) -> str:
-    """Percent-encode one path segment; an empty id or one with `/` never reaches the wire."""
-    if not value or "/" in value:
-        raise InputValidationError(f"{what} {value!r} is not a valid id", [(what, "invalid id")])
-    return quote(value, safe="")
+def _segment(value: str, what: IdKind) -> str:
+    """One checked, percent-encoded path segment (`identifiers.segment`): no id can change the
+    route, and a bad one never reaches the wire."""
+    return segment(what, value)
 
 
 class PlumeClient:
@@ -326,7 +325,7 @@ class PlumeClient:
         try:
             response = self._call(
                 "GET",
-                f"Partners/customers/search/{quote(account_id, safe='')}",
+                f"Partners/customers/search/{_segment(account_id, 'accountId')}",
                 context,
                 params={"field": "accountId", "exactMatch": "true"},
             )
@@ -471,7 +470,8 @@ class PlumeClient:
         try:
             self._call(
                 "DELETE",
-                f"{self._location_path(customer_id, location_id)}/nodes/{quote(serial, safe='')}",
+                f"{self._location_path(customer_id, location_id)}/nodes/"
+                f"{_segment(serial, 'serialNumber')}",
                 context,
             )
         except NotFoundError:
@@ -490,7 +490,7 @@ class PlumeClient:
             f"look up node {serial}",
             {"serial_number": serial, "partner_id": self.partner_id or "?"},
         )
-        response = self._call("GET", f"Partners/nodes/{quote(serial, safe='')}", context)
+        response = self._call("GET", f"Partners/nodes/{_segment(serial, 'serialNumber')}", context)
         return self._parse(NodeLookup, self._json(response), response, "node lookup")
 
 

@@ -8,6 +8,7 @@ path (`customers[2].nodes[0].serialNumber`), so an operator fixes the config in 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -21,10 +22,10 @@ from plume_provider.errors import InputValidationError
 from plume_provider.models import (
     AcceptLanguage,
     AccountId,
+    CustomerId,
     CustomerName,
     Email,
     Nickname,
-    NonBlankId,
     OnboardingCheckpoint,
     Profile,
     SerialNumber,
@@ -81,7 +82,7 @@ class CustomerSpec(_Spec):
     accept_language: AcceptLanguage = "en-US"
     onboarding_checkpoint: OnboardingCheckpoint | None = None
     adopt: StrictBool = False
-    import_id: NonBlankId | None = None
+    import_id: CustomerId | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
 
 
@@ -113,9 +114,13 @@ def _duplicates(raw: Mapping[str, Any]) -> list[str]:
     accounts: defaultdict[str, list[str]] = defaultdict(list)
     serials: defaultdict[str, list[str]] = defaultdict(list)
     for i, customer in enumerate(_items(raw.get("customers"))):
-        accounts[str(customer.get("accountId"))].append(f"customers[{i}].accountId")
+        account = customer.get("accountId")
+        if isinstance(account, str):  # anything else already fails validation
+            accounts[account].append(f"customers[{i}].accountId")
         for j, node in enumerate(_items(customer.get("nodes"))):
-            serials[str(node.get("serialNumber"))].append(f"customers[{i}].nodes[{j}].serialNumber")
+            serial = node.get("serialNumber")
+            if isinstance(serial, str):
+                serials[serial].append(f"customers[{i}].nodes[{j}].serialNumber")
     for kind, seen in (("accountId", accounts), ("serial", serials)):
         for value, paths in seen.items():
             problems.extend(
@@ -124,7 +129,56 @@ def _duplicates(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+MAX_NUMBER_DIGITS = 100
+"""Longer numbers in the config are kept as `LongNumber`: Python refuses to turn an integer of
+more than 4,300 digits into text, and no fleet value needs more than a hundred."""
+
+
+class LongNumber:
+    """A number in the fleet config too long to be any value; validation names it."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<a {self.digits}-digit number>"
+
+    __str__ = __repr__
+
+
+def _parse_int(text: str) -> int | LongNumber:
+    digits = len(text.lstrip("-"))
+    return LongNumber(digits) if digits > MAX_NUMBER_DIGITS else int(text)
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """The keys the object at `loc` (the parent of an unknown key) accepts."""
+    names = [part for part in loc if isinstance(part, str)]
+    if not names:
+        model: type[_Spec] = Fleet
+    elif names[-1] == "nodes":
+        model = NodeSpec
+    else:
+        model = CustomerSpec
+    return tuple(field.alias or name for name, field in model.model_fields.items())
+
+
+def _unknown_key(key: str, expected: Iterable[str]) -> str:
+    choices = list(expected)
+    close = difflib.get_close_matches(key, choices, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{guess}; expected one of {', '.join(choices)}"
+
+
 def _reason(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        *parent, key = error["loc"]
+        return _unknown_key(str(key), _keys_at(tuple(parent)))
+    if isinstance(error.get("input"), LongNumber):
+        return (
+            f"is {error['input']!r}, not a valid value; check the value (quote it if it is "
+            "meant as text)"
+        )
     return str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -132,23 +186,28 @@ def load_fleet(config: Mapping[str, str | None]) -> Fleet:
     """Validate the stack's fleet config; raise `FleetConfigError` listing every problem.
 
     `config` maps the keys of `FLEET_CONFIG_KEYS` to their raw stack config values: Pulumi hands
-    lists and booleans to a program as JSON text.
+    lists and booleans to a program as JSON text. Any other key in `config` (the program passes
+    every `plume-fleet:*` key it finds) is reported as unknown, with the likely intended one.
     """
     raw: dict[str, Any] = {}
+    problems: list[str] = [
+        f"plume-fleet:{key}: {_unknown_key(key, FLEET_CONFIG_KEYS)}"
+        for key in config
+        if key not in FLEET_CONFIG_KEYS
+    ]
     for key in FLEET_CONFIG_KEYS:
         text = config.get(key)
         if text is None:
             continue
         try:
-            raw[key] = json.loads(text)
-        except json.JSONDecodeError:
+            raw[key] = json.loads(text, parse_int=_parse_int)
+        except ValueError:
             raw[key] = text
-    problems: list[str] = []
     fleet: Fleet | None = None
     try:
         fleet = Fleet.model_validate(raw)
     except PydanticValidationError as err:
-        problems = [f"{_path(e['loc'])}: {_reason(e)}" for e in err.errors(include_url=False)]
+        problems += [f"{_path(e['loc'])}: {_reason(e)}" for e in err.errors(include_url=False)]
     problems.extend(_duplicates(raw))
     if problems or fleet is None:
         raise FleetConfigError(problems)

@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pulumi import ResourceOptions
@@ -274,6 +274,8 @@ class PlumeResource(Resource):
     """
 
     _PROPERTIES: ClassVar[tuple[str, ...]] = ()
+    _ARGS: ClassVar[type[Any]]
+    """The args dataclass (`PlumeCustomerArgs`); a dict of its fields is accepted too."""
     _to_property: ClassVar[dict[str, str]] = {}
     _to_attribute: ClassVar[dict[str, str]] = {}
 
@@ -292,15 +294,47 @@ class PlumeResource(Resource):
         # Every output gets a placeholder so the SDK creates its attribute (`customer.customer_id`);
         # None is not sent to the engine.
         props: dict[str, Any] = dict.fromkeys(self._to_property)
-        for item in fields(args):
-            value = getattr(args, item.name)
+        for name, value in self._arguments(resource_name, args).items():
             if value is not None:
-                props[item.name] = value
+                props[name] = value
         install_for(type(self))
         try:
             super().__init__(provider, resource_name, props, opts)
         finally:
             restore_pickler()
+
+    @classmethod
+    def _arguments(cls, resource_name: str, args: Any) -> dict[str, Any]:
+        """The args as {field: value}: an instance of `_ARGS`, or a dict of its fields (by
+        their snake_case or camelCase names); anything else fails naming what is expected."""
+        expected = cls._ARGS.__name__
+        what = f"{cls.__name__} {resource_name!r}"
+        if is_dataclass(args) and not isinstance(args, type):
+            if not isinstance(args, cls._ARGS):
+                raise TypeError(f"{what}: args must be a {expected}, got a {type(args).__name__}")
+            return {item.name: getattr(args, item.name) for item in fields(args)}
+        if not isinstance(args, Mapping):
+            raise TypeError(
+                f"{what}: args must be a {expected} or a dict of its fields, "
+                f"got {type(args).__name__}"
+            )
+        names = [item.name for item in fields(cls._ARGS)]
+        values: dict[str, Any] = {}
+        for key, value in args.items():
+            name = key if key in names else cls._to_attribute.get(str(key), str(key))
+            if name not in names:
+                raise TypeError(
+                    f"{what}: unknown argument {key!r}; {expected} has {', '.join(names)}"
+                )
+            values[name] = value
+        missing = [
+            item.name
+            for item in fields(cls._ARGS)
+            if item.default is MISSING and item.name not in values
+        ]
+        if missing:
+            raise TypeError(f"{what}: missing required argument(s) {', '.join(missing)}")
+        return values
 
     def translate_input_property(self, prop: str) -> str:
         """Python attribute (`account_id`) -> property name (`accountId`)."""

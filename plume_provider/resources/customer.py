@@ -36,6 +36,7 @@ from plume_provider.errors import (
     NotFoundError,
     PlumeError,
 )
+from plume_provider.identifiers import id_problem
 from plume_provider.models import Customer, CustomerRegistration, CustomerUpdate, Location
 from plume_provider.resources.base import (
     PROVIDER_KEY,
@@ -171,8 +172,13 @@ class CustomerProvider(PlumeProviderBase):
             failures.append(CheckFailure("adopt", "must be true or false"))
         import_id = inputs.get("importId")
         if import_id is not None and not is_unknown(import_id):
-            if not isinstance(import_id, str) or not import_id.strip():
-                failures.append(CheckFailure("importId", "must be a Plume customer id"))
+            problem = (
+                id_problem("customerId", import_id)
+                if isinstance(import_id, str)
+                else "must be a Plume customer id (text)"
+            )
+            if problem is not None:
+                failures.append(CheckFailure("importId", problem))
             elif adopt is True:
                 failures.append(
                     CheckFailure("importId", "set either importId or adopt: true, not both")
@@ -459,6 +465,7 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     """A Plume customer (account + first location); type `pulumi-python:dynamic/plume:Customer`."""
 
     _PROPERTIES = (*OUTPUTS, *_TAKEOVER_INPUTS)
+    _ARGS = PlumeCustomerArgs
 
     customer_id: pulumi.Output[str]
     location_id: pulumi.Output[str]
@@ -476,7 +483,7 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     def __init__(
         self,
         resource_name: str,
-        args: PlumeCustomerArgs,
+        args: PlumeCustomerArgs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(CustomerProvider(), resource_name, args, opts)

@@ -31,7 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.errors import AuthenticationError, NotFoundError
-from plume_provider.models import Nickname, Node, NonBlankId, SerialNumber
+from plume_provider.models import CustomerId, LocationId, Nickname, Node, SerialNumber
 from plume_provider.resources.base import (
     PROVIDER_KEY,
     DiffSpec,
@@ -68,8 +68,8 @@ class _NodeInputs(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
 
-    customer_id: NonBlankId
-    location_id: NonBlankId
+    customer_id: CustomerId
+    location_id: LocationId
     serial_number: SerialNumber
     nickname: Nickname | None = None
 
@@ -242,6 +242,7 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     """A claimed Plume node; type `pulumi-python:dynamic/plume:Node`; id: the serial number."""
 
     _PROPERTIES = OUTPUTS
+    _ARGS = PlumeNodeArgs
 
     serial_number: pulumi.Output[str]
     node_id: pulumi.Output[str]
@@ -270,7 +271,7 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     def __init__(
         self,
         resource_name: str,
-        args: PlumeNodeArgs,
+        args: PlumeNodeArgs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(NodeProvider(), resource_name, args, opts)

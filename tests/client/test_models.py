@@ -88,12 +88,31 @@ def test_email_kept_as_given() -> None:
 def test_quotes_and_unprintable_text_rejected_the_rest_accepted(text: str) -> None:
     has_quote = any(q in text for q in ("\u201c", "\u201d", '"'))
     try:
-        CustomerUpdate(name=text, account_id=text)
+        CustomerUpdate(name=text)
     except ValidationError:
         assert has_quote or not text.isprintable()
     else:
         assert not has_quote
         assert text.isprintable()
+
+
+@given(st.text(min_size=1, max_size=MAX_TEXT_LENGTH).filter(lambda s: s.strip()))
+def test_account_ids_are_name_rules_plus_what_the_search_path_can_carry(text: str) -> None:
+    """An accountId is also a search path segment: '/', '\\', '.', '..' and null are out."""
+    unsearchable = "/" in text or "\\" in text or text in (".", "..") or text.lower() == "null"
+    try:
+        CustomerUpdate(name=text)
+    except ValidationError:
+        name_ok = False
+    else:
+        name_ok = True
+    try:
+        CustomerUpdate(account_id=text)
+    except ValidationError:
+        assert not name_ok or unsearchable
+    else:
+        assert name_ok
+        assert not unsearchable
 
 
 @pytest.mark.parametrize(
@@ -116,13 +135,16 @@ def test_update_uses_same_rules() -> None:
     assert CustomerUpdate(name="x").to_api() == {"name": "x"}
 
 
-@pytest.mark.parametrize("serial", ["", "   ", "A/B", " LAB", "LAB\t1", "LAB\x00"])
+@pytest.mark.parametrize(
+    "serial",
+    ["", "   ", "A/B", " LAB", "LAB\t1", "LAB\x00", ".", "..", "../X", "X/..", "./", "%2E%2E"],
+)
 def test_bad_serials(serial: str) -> None:
     with pytest.raises(InputValidationError):
         validate_serial_number(serial)
 
 
-@given(st.from_regex(r"[A-Z0-9][A-Z0-9._:-]{0,30}", fullmatch=True))
+@given(st.from_regex(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?", fullmatch=True))
 def test_good_serials(serial: str) -> None:
     assert validate_serial_number(serial) == serial
 

@@ -161,7 +161,7 @@ def test_pack_that_does_not_fit_is_rejected_whole(emulator_factory: EmulatorFact
         pytest.param({"serialNumber": ""}, "serialNumber", id="empty-serial"),
         pytest.param({"serialNumber": "LAB-GW-0001", "color": "red"}, "color", id="unknown-field"),
         pytest.param(
-            {"serialNumber": "LAB-GW-0001", "nickname": "x" * 65},
+            {"serialNumber": "LAB-GW-0001", "nickname": "x" * 256},
             "nickname",
             id="nickname-too-long",
         ),

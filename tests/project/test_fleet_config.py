@@ -133,12 +133,15 @@ def test_no_config_is_an_empty_fleet() -> None:
         ),
         pytest.param(
             [{"accountId": "A-1", "nodes": [{"serialNumber": "LAB-GW-0001", "serial": "x"}]}],
-            "customers[0].nodes[0].serial: Extra inputs are not permitted",
+            "customers[0].nodes[0].serial: unknown key 'serial' (did you mean 'serialNumber'?); "
+            "expected one of serialNumber, nickname",
             id="unknown-node-key",
         ),
         pytest.param(
             [{"accountId": "A-1", "accountID": "typo"}],
-            "customers[0].accountID: Extra inputs are not permitted",
+            "customers[0].accountID: unknown key 'accountID' (did you mean 'accountId'?); "
+            "expected one of accountId, name, email, profile, acceptLanguage, "
+            "onboardingCheckpoint, adopt, importId, nodes",
             id="unknown-customer-key",
         ),
         pytest.param(
@@ -204,3 +207,47 @@ def test_non_json_config_text_is_reported_not_crashed_on() -> None:
     with pytest.raises(FleetConfigError) as caught:
         load_fleet({"customers": "[not json"})
     assert caught.value.problems == ["customers: Input should be a valid list"]
+
+
+def test_a_typo_in_a_top_level_fleet_key_is_reported_not_ignored() -> None:
+    with pytest.raises(FleetConfigError) as caught:
+        load_fleet({"customer": json.dumps([{"accountId": "A-1"}])})
+    assert caught.value.problems == [
+        "plume-fleet:customer: unknown key 'customer' (did you mean 'customers'?); "
+        "expected one of customers, protect, retainOnDelete"
+    ]
+
+
+@pytest.mark.parametrize("field", ["accountId", "name"])
+def test_a_5000_digit_number_is_a_clean_validation_message(field: str) -> None:
+    customer = '{"accountId": "A-1", "%s": %s}' % (field, "9" * 5000)  # noqa: UP031
+    with pytest.raises(FleetConfigError) as caught:
+        load_fleet({"customers": f"[{customer}]"})
+    assert caught.value.problems == [
+        f"customers[0].{field}: is <a 5000-digit number>, not a valid value; check the value "
+        "(quote it if it is meant as text)"
+    ]
+    assert "set_int_max_str_digits" not in str(caught.value)
+
+
+def test_a_lone_surrogate_is_called_what_it_is_not_a_control_character() -> None:
+    problems = problems_of([{"accountId": "A-1", "name": "Ada \ud800"}])
+    assert problems == [
+        "customers[0].name: must contain only printable characters; it contains a lone "
+        "surrogate U+D800, half of a UTF-16 pair and not a character (it cannot be sent as "
+        "UTF-8; the text was probably decoded wrongly)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        pytest.param("Ada\u0007", "the control character U+0007", id="bell"),
+        pytest.param("Ada\u00a0L", "the whitespace character U+00A0 (NO-BREAK SPACE)", id="nbsp"),
+        pytest.param("Ada\u200bL", "the invisible character ZERO WIDTH SPACE (U+200B)", id="zwsp"),
+    ],
+)
+def test_an_unprintable_character_is_named_with_its_code_point(text: str, named: str) -> None:
+    problems = problems_of([{"accountId": "A-1", "name": text}])
+    assert len(problems) == 1
+    assert named in problems[0]

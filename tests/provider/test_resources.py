@@ -114,3 +114,56 @@ def test_args_are_dataclasses_with_api_fields() -> None:
     assert args.profile is None
     node_args = PlumeNodeArgs(customer_id="c", location_id="l", serial_number="s")
     assert node_args.nickname is None
+
+
+@pulumi.runtime.test  # type: ignore[untyped-decorator]
+def test_a_dict_of_snake_or_camel_case_fields_is_accepted_as_args(cloud: FakeCloud) -> Any:
+    customer = PlumeCustomer("bob", {"account_id": "B-1", "acceptLanguage": "fr-FR"})
+    node = PlumeNode(
+        "bob-gw",
+        {
+            "customer_id": customer.customer_id,
+            "location_id": customer.location_id,
+            "serialNumber": "LAB-GW-0002",
+        },
+    )
+
+    def verify(_: Any) -> None:
+        types = {typ: inputs for typ, _, inputs in cloud.created}
+        assert types[CUSTOMER_TYPE]["accountId"] == "B-1"
+        assert types[CUSTOMER_TYPE]["acceptLanguage"] == "fr-FR"
+        assert types[NODE_TYPE]["serialNumber"] == "LAB-GW-0002"
+
+    return pulumi.Output.all(customer.customer_id, node.serial_number).apply(verify)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            {"acount_id": "A"},
+            "PlumeCustomer 'x': unknown argument 'acount_id'; PlumeCustomerArgs has account_id, ",
+            id="typo-in-a-dict-key",
+        ),
+        pytest.param(
+            {"name": "Ada"},
+            "PlumeCustomer 'x': missing required argument(s) account_id",
+            id="dict-without-account-id",
+        ),
+        pytest.param(
+            ["A-1"],
+            "PlumeCustomer 'x': args must be a PlumeCustomerArgs or a dict of its fields, got list",
+            id="a-list",
+        ),
+        pytest.param(
+            PlumeNodeArgs(customer_id="c", location_id="l", serial_number="s"),
+            "PlumeCustomer 'x': args must be a PlumeCustomerArgs, got a PlumeNodeArgs",
+            id="the-other-resource's-args",
+        ),
+    ],
+)
+def test_wrong_args_say_what_is_expected(cloud: FakeCloud, args: Any, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        PlumeCustomer("x", args)
+    assert str(info.value).startswith(message)
+    assert "dataclass" not in str(info.value)

@@ -124,6 +124,18 @@ CONFIG_CASES: list[Any] = [
         "customers[1].accountId",
         id="duplicate-account",
     ),
+    pytest.param(
+        [_customer(nodes=[_node(serialNumber="..")])],
+        "customers[0].nodes[0].serialNumber",
+        id="dotdot-serial",
+    ),
+    pytest.param([_customer(accountId="..")], "customers[0].accountId", id="dotdot-account"),
+    pytest.param([_customer(accountId="CRM/42")], "customers[0].accountId", id="slash-in-account"),
+    pytest.param(
+        '[{"accountId": "BAD-0001", "name": ' + "9" * 5000 + "}]",
+        "customers[0].name",
+        id="5000-digit-number",
+    ),
 ]
 
 
@@ -148,6 +160,26 @@ def test_broken_fleet_fails_before_any_call_naming_the_field(
     stats = emulator.stats()
     assert api_calls(stats) == 0, stats
     assert stats["tokens_issued"] == 0
+
+
+def test_a_typo_in_a_top_level_fleet_key_fails_the_program_naming_it(
+    lab: tuple[EmulatorServer, ProviderHost], tmp_path: Path
+) -> None:
+    emulator, host = lab
+    emulator.reset_stats()
+    config = {
+        **provider_config(emulator.api_url, emulator.token_url),
+        "plume-fleet:customers": json.dumps([_customer()]),
+        "plume-fleet:retainOnDelte": "true",
+    }
+    engine = EngineDouble(PROGRAM, config, tmp_path / "state.json", host=host)
+    result = engine.up(raise_on_error=False)
+
+    assert [e.op for e in result.errors] == ["program"], result.errors
+    assert (
+        "unknown key 'retainOnDelte' (did you mean 'retainOnDelete'?)" in result.errors[0].message
+    )
+    assert api_calls(emulator.stats()) == 0
 
 
 # (urn, inputs without __provider, the property the CheckFailure must name)
@@ -175,6 +207,11 @@ CHECK_CASES: list[Any] = [
     pytest.param(CUSTOMER_URN, {"colour": "blue"}, "colour", id="customer-unknown-key"),
     pytest.param(CUSTOMER_URN, {"email": "not-an-email"}, "email", id="customer-bad-email"),
     pytest.param(CUSTOMER_URN, {"profile": "enterprise"}, "profile", id="customer-bad-profile"),
+    pytest.param(NODE_URN, {"serialNumber": ".."}, "serialNumber", id="node-dotdot-serial"),
+    pytest.param(NODE_URN, {"locationId": ".."}, "locationId", id="node-dotdot-location"),
+    pytest.param(NODE_URN, {"customerId": "c/../x"}, "customerId", id="node-customer-with-slash"),
+    pytest.param(CUSTOMER_URN, {"accountId": "null"}, "accountId", id="customer-null-account"),
+    pytest.param(CUSTOMER_URN, {"accountId": "A\\B"}, "accountId", id="customer-backslash"),
 ]
 
 _VALID = {
