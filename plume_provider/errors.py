@@ -11,7 +11,7 @@ PlumeError                      base of everything below
     ├── NotFoundError           404
     ├── ConflictError           409 (accountId taken, node owned by another customer, ...)
     ├── ValidationError         400 / 422
-    │   └── LicenseLimitError   422 on claim: numPodsAuthorized reached
+    │   └── LicenseLimitError   422 on claim whose message names numPodsAuthorized / licenses
     ├── RateLimitedError        WAF 403 (RequestBlocked) / 429 after the wait cap
     ├── ServerError             5xx
     └── TransportError          connect error, timeout, dropped connection (status None)
@@ -443,22 +443,53 @@ def _names_location(message: str) -> bool:
     return "location" in lowered and "serial" not in lowered and "node" not in lowered
 
 
+_LICENSE_LIMIT = re.compile(r"numpodsauthorized|licen[cs]e|pods? authori[sz]ed", re.IGNORECASE)
+_SERIAL_FIELD = re.compile(r"serial\s?number|\bserial\b.*\b(long|length|characters|valid)", re.I)
+_FIELD_RULE = re.compile(r"too long|length|characters|printable|invalid|not valid", re.I)
+
+
 def _claim_422(message: str) -> tuple[type[ApiError], str]:
+    """Classify a claim's 422 by Plume's message: the next step differs for each cause.
+
+    Monitor mode, the license limit (numPodsAuthorized), a field Plume rejected (nickname,
+    serial number), a non-unique accountId; anything else is a `ValidationError` whose hint
+    points at Plume's message (quoted in the error), never a license error.
+    """
     lowered = message.lower()
     if "monitor" in lowered:
         return ValidationError, (
             "location {location_id} is in monitor mode; take it out of monitor mode first"
         )
+    if _LICENSE_LIMIT.search(message):
+        match = _PODS_AUTHORIZED.search(message)
+        limit = f"numPodsAuthorized={match.group(1)}" if match else "its numPodsAuthorized limit"
+        return LicenseLimitError, (
+            "location {location_id} has reached "
+            + limit.replace("{", "{{").replace("}", "}}")
+            + "; unclaim a node or ask Plume for more licenses"
+        )
+    if "nickname" in lowered:
+        return ValidationError, (
+            "Plume rejected the nickname of node {serial_number}; change the PlumeNode's "
+            "nickname as Plume's message says (e.g. shorter, printable characters only)"
+        )
+    if _SERIAL_FIELD.search(message):
+        return ValidationError, (
+            "Plume rejected serial number {serial_number} as malformed; check the serial "
+            "against the device label or the partner's inventory"
+        )
     if "accountid" in lowered or "unique" in lowered:
         return ValidationError, (
             "the customer's accountId+partnerId is not unique; check customer {customer_id}"
         )
-    match = _PODS_AUTHORIZED.search(message)
-    limit = f"numPodsAuthorized={match.group(1)}" if match else "its numPodsAuthorized limit"
-    return LicenseLimitError, (
-        "location {location_id} has reached "
-        + limit.replace("{", "{{").replace("}", "}}")
-        + "; unclaim a node or ask Plume for more licenses"
+    if _FIELD_RULE.search(message):
+        return ValidationError, (
+            "Plume rejected a field of the claim of node {serial_number}; fix the nickname or "
+            "serial number as Plume's message says"
+        )
+    return ValidationError, (
+        "Plume rejected the claim of node {serial_number} at location {location_id} for the "
+        "reason in its message; fix that, then run again"
     )
 
 
