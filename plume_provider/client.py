@@ -379,7 +379,7 @@ class PlumeClient:
                 no_retry_statuses=frozenset({503}),
             )
         except ServerError as err:
-            if err.status != 503:
+            if err.status != 503 or err.operation != "claim_node":
                 raise
             confirmed = self._confirm_claim(customer_id, location_id, serial, err)
             warning = (

@@ -122,8 +122,18 @@ def test_bad_credentials(lab_credentials: LabCredentials) -> None:
     )
     with make_client(bad) as c, pytest.raises(e.AuthenticationError) as info:
         c.lookup_node("LAB-POD-0001")
-    assert "token rejected" in info.value.hint
+    assert info.value.hint.startswith("credentials rejected: check PLUME_AUTH_HEADER")
+    assert f"token endpoint {lab_credentials.token_url} rejected the credentials" in str(info.value)
     assert "wrong" not in str(info.value)
+
+
+def test_token_endpoint_503_once_is_retried_and_the_call_succeeds(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    emulator.set_faults([{"method": "POST", "path": "/oauth2/token", "status": 503, "times": 1}])
+    assert client.lookup_node("LAB-POD-0001").serial_number == "LAB-POD-0001"
+    assert calls(emulator, "POST", "/oauth2/token") == 2
+    assert calls(emulator, "GET", "/api/Partners/nodes/{serialNumber}") == 1
 
 
 def test_nodes_lifecycle(client: PlumeClient, emulator: EmulatorServer) -> None:
