@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from plume_emulator.options import ManualClock
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider import errors as e
 from plume_provider.auth import clear_token_cache
@@ -262,6 +263,53 @@ def test_register_500_before_commit_registers_once(
     register(client, "ACME-501")
     assert len([c for c in customers(emulator) if c["accountId"] == "ACME-501"]) == 1
     assert calls(emulator, "POST", REGISTER) == 2
+
+
+HOUSEHOLD = {"name": "Ada Lovelace", "email": "ada@example.org"}
+
+
+@pytest.mark.parametrize(
+    "retried",
+    [
+        pytest.param({"name": "Bob Other"}, id="other-name"),
+        pytest.param({}, id="no-name-no-email"),
+        pytest.param({"name": "Ada Lovelace"}, id="same-name-no-email"),
+    ],
+)
+def test_retried_register_over_an_existing_household_raises_conflict_and_changes_nothing(
+    client: PlumeClient, emulator: EmulatorServer, retried: dict[str, str]
+) -> None:
+    household = register(client, "HOME-1", **HOUSEHOLD)
+    before = [c for c in customers(emulator) if c["accountId"] == "HOME-1"]
+    emulator.set_faults([{"method": "POST", "path": REGISTER, "status": 500, "times": 1}])
+    with pytest.raises(e.ConflictError) as info:
+        register(client, "HOME-1", **retried)
+    err = info.value
+    assert f"customer {household.id}" in err.api_message
+    assert "adopt: true" in err.hint
+    assert f"importId: {household.id}" in err.hint
+    assert [c for c in customers(emulator) if c["accountId"] == "HOME-1"] == before
+    live = client.get_customer(household.id)
+    assert (live.name, live.email) == (HOUSEHOLD["name"], HOUSEHOLD["email"])
+    assert calls(emulator, "PATCH", "/api/Customers/{customerId}") == 0
+    assert calls(emulator, "POST", REGISTER) == 2
+
+
+def test_retried_register_refuses_an_identical_household_created_an_hour_before(
+    emulator_factory: Any,
+) -> None:
+    """Same (absent) name and email: only createdAt, on the emulator's clock, tells them apart."""
+    clock = ManualClock(time.time() - 3600)
+    server = emulator_factory(clock=clock)
+    with make_client(server.credentials()) as c:
+        household = register(c, "HOME-2")
+        clock.advance(3600)
+        server.set_faults([{"method": "POST", "path": REGISTER, "status": 500, "times": 1}])
+        with pytest.raises(e.ConflictError) as info:
+            register(c, "HOME-2")
+    assert f"customer {household.id}" in info.value.api_message
+    assert "before this run's first register attempt" in info.value.api_message
+    assert len([x for x in customers(server) if x["accountId"] == "HOME-2"]) == 1
 
 
 def test_claim_503_after_commit_warns(client: PlumeClient, emulator: EmulatorServer) -> None:
