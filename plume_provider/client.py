@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from plume_provider._retry import RetryPolicy, send_with_retries
+from plume_provider._retry import RetryPolicy, RetryTrace, send_with_retries
 from plume_provider.auth import PlumeAuth
 from plume_provider.errors import (
     ApiError,
@@ -141,6 +141,7 @@ class PlumeClient:
         params: dict[str, str] | None = None,
         idempotent: bool = True,
         no_retry_statuses: frozenset[int] = frozenset(),
+        trace: RetryTrace | None = None,
     ) -> httpx.Response:
         request = self._http.build_request(method, path, json=json, params=params)
         return send_with_retries(
@@ -150,6 +151,7 @@ class PlumeClient:
             policy=self._policy,
             idempotent=idempotent,
             no_retry_statuses=no_retry_statuses,
+            trace=trace,
         )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
@@ -399,6 +401,9 @@ class PlumeClient:
         204 / 200 with nothing claimed means "already claimed": confirmed here with
         `lookup_node` (ConflictError if it is elsewhere) and `list_nodes`. A 503 means the claim
         took effect but a later step failed: confirmed the same way, then `warning` is set.
+        When an earlier attempt's answer was lost (timeout, cut connection, 5xx) and the retry
+        finds the node already claimed here, that attempt claimed it, and with it the rest of
+        its pack: `claimed` is reconciled from the location's nodes, as after a 503.
         """
         serial = validate_serial_number(serial_number)
         ids = {
@@ -411,6 +416,7 @@ class PlumeClient:
         body: dict[str, str] = {"serialNumber": serial}
         if nickname is not None:
             body["nickname"] = nickname
+        trace = RetryTrace()
         try:
             response = self._call(
                 "POST",
@@ -418,11 +424,12 @@ class PlumeClient:
                 context,
                 json=body,
                 no_retry_statuses=frozenset({503}),
+                trace=trace,
             )
         except ServerError as err:
             if err.status != 503 or err.operation != "claim_node":
                 raise
-            confirmed = self._confirm_claim(customer_id, location_id, serial, err)
+            confirmed = self._confirm_claim(customer_id, location_id, serial, err, pack=True)
             warning = (
                 f"Plume claimed {serial} but a later step failed (HTTP 503: "
                 f"{err.api_message or 'service unavailable'}); the node is claimed at "
@@ -436,12 +443,31 @@ class PlumeClient:
         node = _pick(claimed, serial)
         if node is not None:
             return ClaimResult(node=node, claimed=claimed)
-        return self._confirm_claim(customer_id, location_id, serial, None)
+        if trace.outcome_unknown:
+            logger.info(
+                "claim of %s: an earlier attempt's answer was lost; reading what it claimed "
+                "from location %s",
+                serial,
+                location_id,
+            )
+        return self._confirm_claim(
+            customer_id, location_id, serial, None, pack=trace.outcome_unknown
+        )
 
     def _confirm_claim(
-        self, customer_id: str, location_id: str, serial: str, failure: ApiError | None
+        self,
+        customer_id: str,
+        location_id: str,
+        serial: str,
+        failure: ApiError | None,
+        *,
+        pack: bool = False,
     ) -> ClaimResult:
-        """Check that `serial` is claimed at this location and return its full node."""
+        """Check that `serial` is claimed at this location and return its full node.
+
+        `pack`: this call claimed it (its answer went missing), so `claimed` lists the node and
+        the other nodes of its pack now at the location; otherwise it was already claimed.
+        """
         lookup = self.lookup_node(serial)
         if lookup.customer_id != customer_id or lookup.location_id != location_id:
             if failure is not None:
@@ -465,10 +491,10 @@ class PlumeClient:
             customer_id=customer_id,
             location_id=location_id,
         )
-        if failure is None:
+        if not pack:
             return ClaimResult(node=node, claimed=[], already_claimed=True)
-        pack = [n for n in nodes if node.pack_id and n.pack_id == node.pack_id] or [node]
-        return ClaimResult(node=node, claimed=pack)
+        siblings = [n for n in nodes if node.pack_id and n.pack_id == node.pack_id] or [node]
+        return ClaimResult(node=node, claimed=siblings)
 
     def list_nodes(self, customer_id: str, location_id: str) -> list[Node]:
         """`GET .../nodes`: the nodes claimed at a location."""

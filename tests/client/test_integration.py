@@ -332,6 +332,24 @@ def test_claim_response_dropped_is_retried(client: PlumeClient, emulator: Emulat
     assert result.node.location_id == customer.location_id
 
 
+def test_pack_claim_whose_answer_is_dropped_reports_every_node_it_claimed(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    customer = register(client, "ACME-PD")
+    emulator.set_faults(
+        [{"method": "POST", "path": CLAIM, "drop": True, "apply": True, "times": 1}]
+    )
+    result = client.claim_node(customer.id, customer.location_id, "LAB-PK02-1")
+    assert not result.already_claimed
+    assert sorted(n.serial_number for n in result.claimed) == [
+        "LAB-PK02-1",
+        "LAB-PK02-2",
+        "LAB-PK02-3",
+    ]
+    assert emulator.state()["partners"]["lab-partner"]["licenses_in_use"] == 3
+    assert calls(emulator, "POST", CLAIM) == 2
+
+
 def test_waf_block_is_waited_out(emulator_factory: Any) -> None:
     server = emulator_factory(waf_limit=4, waf_window=1.0)
     waits: list[float] = []

@@ -311,6 +311,27 @@ def test_claim_retry_after_lost_response_then_204_succeeds(
     assert claim.call_count == 2
 
 
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(httpx.ReadTimeout("lost"), id="timeout"),
+        pytest.param(httpx.RemoteProtocolError("dropped"), id="dropped"),
+        pytest.param(plume_error(502), id="502"),
+    ],
+)
+def test_pack_claim_with_a_lost_answer_reconciles_the_pack_from_the_location(
+    client: PlumeClient, mock: respx.MockRouter, lost: httpx.Response | Exception
+) -> None:
+    pack = [node("PK-1", "P1"), node("PK-2", "P1"), node("PK-3", "P1"), node("GW-1")]
+    mock.post(f"{LOC}/nodes").mock(side_effect=[lost, httpx.Response(204)])
+    mock.get(f"{API}/Partners/nodes/PK-1").mock(return_value=lookup("PK-1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": pack}))
+    result = client.claim_node(C, L, "PK-1")
+    assert result.node.serial_number == "PK-1"
+    assert result.already_claimed is False
+    assert sorted(n.serial_number for n in result.claimed) == ["PK-1", "PK-2", "PK-3"]
+
+
 @pytest.mark.parametrize("serial", ["", " ", "A/B", " S1", "S\n1"])
 def test_bad_serial_rejected_before_any_call(
     client: PlumeClient, mock: respx.MockRouter, serial: str
