@@ -194,10 +194,10 @@ def send_with_retries(
                 )
             rate_limit_waits += 1
             logger.warning(
-                "%s %s: rate limited (HTTP %d); waiting %.1f s (%.1f s so far)",
+                "rate limited (HTTP %d on %s %s); waiting %.1f s (%.1f s so far)",
+                response.status_code,
                 api_error.method,
                 api_error.path,
-                response.status_code,
                 wait,
                 waited,
             )

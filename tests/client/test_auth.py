@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -265,6 +266,29 @@ def test_token_endpoint_transient_failure_is_retried_then_the_call_succeeds(
     assert len(sleeps) == 1
     if retry_after is not None:
         assert sleeps == [retry_after]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.Response(429, headers={"Retry-After": "2"}), id="429"),
+        pytest.param(httpx.Response(503), id="503"),
+    ],
+)
+def test_token_endpoint_retries_are_logged_naming_the_token_endpoint(
+    client: PlumeClient,
+    mock: respx.MockRouter,
+    token_endpoint: TokenEndpoint,
+    caplog: pytest.LogCaptureFixture,
+    answer: httpx.Response,
+) -> None:
+    mock.routes["token"].mock(side_effect=first_then(answer, token_endpoint))
+    mock.get(f"{API}/Customers/c1").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        client.get_customer("c1")
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"POST {httpx.URL(TOKEN_URL).path}" in line
+    assert "[REDACTED]" not in line
 
 
 def test_register_after_a_token_endpoint_503_is_sent_once_without_probing(
