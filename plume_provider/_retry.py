@@ -8,9 +8,13 @@ What is retried, and how:
   backoff and resend, for any call (nothing reached Plume);
 * outcome unknown (read timeout, dropped connection, 500/502/503/504): backoff and resend for
   idempotent calls only. A non-idempotent call (register) resends only if it has a `probe`,
-  which is asked first whether the earlier attempt took effect; its answer is returned then.
+  which is asked first whether the earlier attempt took effect; its answer is returned then;
+* the OAuth token endpoint failing on the way (5xx, 429, the WAF's 403, unreachable): the same
+  waits and backoff, for any call, since the API request was not sent; the error raised in the
+  end names the token endpoint.
 
-A 409 or any other 4xx is never retried.
+A 409 or any other 4xx is never retried. `RetryTrace` tells a caller whether an attempt whose
+outcome is unknown came before the answer it got (a claim then reconciles what it claimed).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import TypeVar
 
 import httpx
 
+from plume_provider.auth import TokenEndpointAnswered
 from plume_provider.errors import (
+    TOKEN_OPERATION,
     ConflictError,
     OperationContext,
     PlumeError,
@@ -42,6 +48,7 @@ __all__ = [
     "RATE_LIMIT_MIN_WAIT",
     "RETRYABLE_STATUSES",
     "RetryPolicy",
+    "RetryTrace",
     "backoff_delay",
     "send_with_retries",
 ]
@@ -68,6 +75,15 @@ class RetryPolicy:
     sleep: Callable[[float], None]
     static_token: bool = False
     on_rate_limited: Callable[[float], None] | None = None
+
+
+@dataclass(slots=True)
+class RetryTrace:
+    """Filled in by `send_with_retries`: what happened on the way to its result."""
+
+    attempts: int = 0
+    outcome_unknown: bool = False
+    """An attempt may have taken effect without its answer arriving (lost or 5xx answer)."""
 
 
 def backoff_delay(retry_index: int, rand: Callable[[], float] = random.random) -> float:
@@ -98,6 +114,7 @@ def send_with_retries(
     idempotent: bool,
     no_retry_statuses: frozenset[int] = frozenset(),
     probe: Callable[[], T | None] | None = None,
+    trace: RetryTrace | None = None,
 ) -> httpx.Response | T:
     """Send `request` via `send` until it succeeds, a rule says stop, or retries run out.
 
@@ -109,14 +126,14 @@ def send_with_retries(
     waited = 0.0
     unknown_outcome = False
     method, path = request.method, request.url.path
+    trace = trace if trace is not None else RetryTrace()
+    token_context = OperationContext(TOKEN_OPERATION, context.subject, context.ids)
 
     def backoff(error: PlumeError, delay: float) -> None:
         nonlocal retries
         retries += 1
         logger.warning(
-            "%s %s: %s; retry %d of %d in %.2f s",
-            method,
-            path,
+            "%s; retry %d of %d in %.2f s",
             str(error).split("\n", 1)[0],
             retries,
             policy.max_retries,
@@ -125,12 +142,25 @@ def send_with_retries(
         policy.sleep(delay)
 
     while True:
+        trace.attempts += 1
+        token_failed = False
         try:
             response = send()
+        except TokenEndpointAnswered as answered:
+            response, token_failed = answered.response, True
         except httpx.TransportError as err:
-            error = make_transport_error(err, operation_context=context, method=method, path=path)
-            sent = _request_sent(err, request)
+            token_request = _token_request(err, request)
+            error = make_transport_error(
+                err,
+                operation_context=context,
+                method=method,
+                path=path,
+                token_request=token_request,
+            )
+            sent = False if token_request is not None else _request_sent(err, request)
             may_retry = sent is not None and retries < policy.max_retries
+            if sent:
+                trace.outcome_unknown = True
             if may_retry and sent and not idempotent:
                 may_retry = probe is not None
                 unknown_outcome = may_retry
@@ -143,10 +173,11 @@ def send_with_retries(
                     return found
             continue
 
-        if response.is_success:
+        if response.is_success and not token_failed:
             return response
+        error_context = token_context if token_failed else context
         api_error = make_error(
-            response, operation_context=context, static_token=policy.static_token
+            response, operation_context=error_context, static_token=policy.static_token
         )
 
         if isinstance(api_error, RateLimitedError):
@@ -157,16 +188,16 @@ def send_with_retries(
             if waited + wait > policy.max_rate_limit_wait:
                 raise make_error(
                     response,
-                    operation_context=context,
+                    operation_context=error_context,
                     waited_seconds=waited,
                     static_token=policy.static_token,
                 )
             rate_limit_waits += 1
             logger.warning(
-                "%s %s: rate limited (HTTP %d); waiting %.1f s (%.1f s so far)",
-                method,
-                path,
+                "rate limited (HTTP %d on %s %s); waiting %.1f s (%.1f s so far)",
                 response.status_code,
+                api_error.method,
+                api_error.path,
                 wait,
                 waited,
             )
@@ -175,6 +206,17 @@ def send_with_retries(
             policy.sleep(wait)
             waited += wait
             continue
+
+        status = response.status_code
+        if token_failed:
+            if (
+                isinstance(api_error, ServerError)
+                and status in RETRYABLE_STATUSES
+                and retries < policy.max_retries
+            ):
+                backoff(api_error, _server_error_delay(response, retries))
+                continue
+            raise api_error
 
         if (
             unknown_outcome
@@ -186,7 +228,6 @@ def send_with_retries(
                 return found
             raise api_error
 
-        status = response.status_code
         if (
             isinstance(api_error, ServerError)
             and status in RETRYABLE_STATUSES
@@ -194,11 +235,8 @@ def send_with_retries(
             and retries < policy.max_retries
             and (idempotent or probe is not None)
         ):
-            delay = backoff_delay(retries)
-            retry_after = parse_retry_after(response)
-            if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
-                delay = retry_after
-            backoff(api_error, delay)
+            trace.outcome_unknown = True
+            backoff(api_error, _server_error_delay(response, retries))
             if not idempotent and probe is not None:
                 unknown_outcome = True
                 found = probe()
@@ -207,3 +245,21 @@ def send_with_retries(
             continue
 
         raise api_error
+
+
+def _server_error_delay(response: httpx.Response, retries: int) -> float:
+    """Backoff, or the server's `Retry-After` when it asks for a sensible wait."""
+    delay = backoff_delay(retries)
+    retry_after = parse_retry_after(response)
+    if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
+        delay = retry_after
+    return delay
+
+
+def _token_request(err: httpx.TransportError, request: httpx.Request) -> httpx.Request | None:
+    """The OAuth token request, when that (not the API request) is the one that failed."""
+    try:
+        failed = err.request
+    except RuntimeError:
+        return None
+    return failed if failed is not request else None

@@ -21,15 +21,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from plume_provider.errors import TOKEN_HINT, AuthenticationError, OperationContext, make_error
+from plume_provider.errors import TOKEN_HINT, TOKEN_OPERATION, AuthenticationError, token_url_of
 from plume_provider.redaction import logger, register_secret
 from plume_provider.settings import PlumeSettings
 
-__all__ = ["PlumeAuth", "clear_token_cache"]
+__all__ = ["PlumeAuth", "TokenEndpointAnswered", "clear_token_cache"]
 
 REFRESH_MARGIN_SECONDS = 30.0
 DEFAULT_TOKEN_TTL_SECONDS = 300.0
-_TOKEN_CONTEXT = OperationContext("fetch_token", "fetching an OAuth token")
 
 monotonic = time.monotonic
 wall_clock = time.time
@@ -87,6 +86,19 @@ def _jwt_expiry(token: str) -> float | None:
     return float(exp) if isinstance(exp, int | float) else None
 
 
+class TokenEndpointAnswered(Exception):
+    """The token endpoint answered something other than a token (raised out of `auth_flow`).
+
+    Only `_retry.send_with_retries` catches it: it maps `response` with `make_error`, waits
+    and retries like an API call (the API request itself was not sent), or raises the
+    `PlumeError` that names the token endpoint.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"token endpoint answered HTTP {response.status_code}")
+        self.response = response
+
+
 def _parse_token(response: httpx.Response) -> _Token:
     body: Any
     try:
@@ -100,9 +112,12 @@ def _parse_token(response: httpx.Response) -> _Token:
             status=response.status_code,
             method=response.request.method,
             path=response.request.url.path,
-            api_message="the token endpoint answered without an access_token",
+            api_message=(
+                f"the token endpoint {token_url_of(response.request)} answered without an "
+                "access_token"
+            ),
             hint=TOKEN_HINT,
-            operation=_TOKEN_CONTEXT.operation,
+            operation=TOKEN_OPERATION,
         )
     register_secret(access_token)
     now = monotonic()
@@ -193,7 +208,7 @@ class PlumeAuth(httpx.Auth):
             )
             response = yield request
             if response.status_code != 200:
-                raise make_error(response, operation_context=_TOKEN_CONTEXT)
+                raise TokenEndpointAnswered(response)
             token = _parse_token(response)
             self._slot.token = token
             logger.debug("fetched an OAuth token from %s", request.url.path)

@@ -8,15 +8,18 @@ retried by the one loop of `_retry` and mapped by the one function `errors.make_
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from plume_provider._retry import RetryPolicy, send_with_retries
+from plume_provider._retry import RetryPolicy, RetryTrace, send_with_retries
 from plume_provider.auth import PlumeAuth
 from plume_provider.errors import (
     ApiError,
@@ -50,6 +53,14 @@ __all__ = ["RENAME_NODE_METHOD", "PlumeClient"]
 RENAME_NODE_METHOD = "PUT"
 """Verb of the rename call; public docs do not confirm it, so it lives only here."""
 
+CREATED_AT_TOLERANCE = 5.0
+"""Seconds a customer's `createdAt` may precede a register's first attempt (on Plume's clock,
+read from `Date`: 1 s resolution, plus Plume's own servers' clocks) and still be its work."""
+UNSYNCED_CLOCK_TOLERANCE = 120.0
+"""The same when Plume sent no `Date` and the local clock, maybe not synchronised, is used."""
+_INVENTED_EMAIL = re.compile(r"^null\+[^@\s]*@plume\.com$", re.IGNORECASE)
+"""The email Plume invents for a customer registered without one."""
+
 USER_AGENT = "plume-fleet/0.1"
 _CHECKPOINTS = frozenset({"PodsAdded", "OnboardingComplete"})
 
@@ -76,6 +87,8 @@ class PlumeClient:
         self.partner_id: str | None = settings.partner_id
         self._auth = PlumeAuth(settings)
         self._sleep = sleep
+        self._server_clock: tuple[str, float] | None = None
+        """(`Date` header of the latest API answer, local `time.time()` when it arrived)."""
         self._limiter = bucket_for(settings.api_url, settings.requests_per_second, settings.burst)
         self._policy = RetryPolicy(
             max_retries=settings.max_retries,
@@ -127,6 +140,7 @@ class PlumeClient:
         params: dict[str, str] | None = None,
         idempotent: bool = True,
         no_retry_statuses: frozenset[int] = frozenset(),
+        trace: RetryTrace | None = None,
     ) -> httpx.Response:
         request = self._http.build_request(method, path, json=json, params=params)
         return send_with_retries(
@@ -136,6 +150,7 @@ class PlumeClient:
             policy=self._policy,
             idempotent=idempotent,
             no_retry_statuses=no_retry_statuses,
+            trace=trace,
         )
 
     def _send(self, request: httpx.Request) -> httpx.Response:
@@ -145,6 +160,9 @@ class PlumeClient:
                 self._sleep(wait)
         started = time.perf_counter()
         response = self._http.send(request)
+        date = response.headers.get("date")
+        if date:
+            self._server_clock = (date, time.time())
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms",
@@ -183,7 +201,10 @@ class PlumeClient:
         """Register a customer (and its first location); safe when a response is lost.
 
         When an attempt's outcome is unknown, the customer is looked up by accountId before
-        trying again, so a lost response never creates a second customer.
+        trying again, so a lost response never creates a second customer. The customer found
+        is returned only if this run created it: created after the first attempt started
+        (on Plume's clock) and matching every declared field. Anything else, an existing
+        household above all, raises `ConflictError` naming it: it is never taken over.
         """
         context = OperationContext(
             "register_customer",
@@ -191,13 +212,14 @@ class PlumeClient:
             {"account_id": registration.account_id, "partner_id": registration.partner_id},
         )
         request = self._http.build_request("POST", "Customers/register", json=registration.to_api())
+        first_attempt = time.time()
         result = send_with_retries(
             lambda: self._send(request),
             request,
             context=context,
             policy=self._policy,
             idempotent=False,
-            probe=lambda: self._find_registered(registration),
+            probe=lambda: self._find_registered(registration, first_attempt, request),
         )
         if isinstance(result, Customer):
             logger.warning(
@@ -214,25 +236,46 @@ class PlumeClient:
                 customer = customer.model_copy(update={"location_id": locations[0].id})
         return customer
 
-    def _find_registered(self, registration: CustomerRegistration) -> Customer | None:
-        """The customer an earlier register attempt created, if it exists."""
+    def _find_registered(
+        self, registration: CustomerRegistration, first_attempt: float, request: httpx.Request
+    ) -> Customer | None:
+        """The customer an earlier register attempt of this call created, if it exists.
+
+        None when no customer has the accountId. A customer that has it but that this call
+        cannot have created (see `_not_created_by`) raises `ConflictError`.
+        """
         hits = self.find_customers_by_account_id(registration.account_id)
         if not hits:
             return None
         customer = self.get_customer(hits[0].id)
-        if customer.partner_id not in (None, registration.partner_id):
-            return None
-        if (
-            registration.email
-            and customer.email
-            and registration.email.lower() != customer.email.lower()
-        ):
-            return None
-        location_id = hits[0].location_ids[0] if hits[0].location_ids else None
-        if location_id is None:
-            locations = self.list_locations(customer.id)
-            location_id = locations[0].id if locations else None
+        locations = self.list_locations(customer.id)
+        wanted = hits[0].location_ids[0] if hits[0].location_ids else None
+        location = next(
+            (loc for loc in locations if loc.id == wanted), locations[0] if locations else None
+        )
+        started, tolerance = self._on_plume_clock(first_attempt)
+        reasons = _not_created_by(registration, customer, location, started, tolerance)
+        if reasons:
+            raise _takeover_refused(registration, customer, reasons, request)
+        location_id = location.id if location is not None else wanted
         return customer.model_copy(update={"location_id": location_id})
+
+    def _on_plume_clock(self, local: float) -> tuple[float, float]:
+        """`local` (a `time.time()`) on Plume's clock, and how far off the estimate may be.
+
+        Plume's clock is read from the `Date` header of the latest API answer (1 s resolution);
+        without one the local clock is used, with a tolerance for an unsynchronised clock.
+        """
+        seen = self._server_clock
+        if seen is not None:
+            date, received = seen
+            try:
+                server = parsedate_to_datetime(date).timestamp()
+            except (TypeError, ValueError, IndexError):
+                pass
+            else:
+                return local + (server + 0.5 - received), CREATED_AT_TOLERANCE
+        return local, UNSYNCED_CLOCK_TOLERANCE
 
     def get_customer(self, customer_id: str) -> Customer:
         """`GET /Customers/{id}`."""
@@ -357,6 +400,9 @@ class PlumeClient:
         204 / 200 with nothing claimed means "already claimed": confirmed here with
         `lookup_node` (ConflictError if it is elsewhere) and `list_nodes`. A 503 means the claim
         took effect but a later step failed: confirmed the same way, then `warning` is set.
+        When an earlier attempt's answer was lost (timeout, cut connection, 5xx) and the retry
+        finds the node already claimed here, that attempt claimed it, and with it the rest of
+        its pack: `claimed` is reconciled from the location's nodes, as after a 503.
         """
         serial = validate_serial_number(serial_number)
         ids = {
@@ -369,6 +415,7 @@ class PlumeClient:
         body: dict[str, str] = {"serialNumber": serial}
         if nickname is not None:
             body["nickname"] = nickname
+        trace = RetryTrace()
         try:
             response = self._call(
                 "POST",
@@ -376,11 +423,12 @@ class PlumeClient:
                 context,
                 json=body,
                 no_retry_statuses=frozenset({503}),
+                trace=trace,
             )
         except ServerError as err:
-            if err.status != 503:
+            if err.status != 503 or err.operation != "claim_node":
                 raise
-            confirmed = self._confirm_claim(customer_id, location_id, serial, err)
+            confirmed = self._confirm_claim(customer_id, location_id, serial, err, pack=True)
             warning = (
                 f"Plume claimed {serial} but a later step failed (HTTP 503: "
                 f"{err.api_message or 'service unavailable'}); the node is claimed at "
@@ -394,12 +442,31 @@ class PlumeClient:
         node = _pick(claimed, serial)
         if node is not None:
             return ClaimResult(node=node, claimed=claimed)
-        return self._confirm_claim(customer_id, location_id, serial, None)
+        if trace.outcome_unknown:
+            logger.info(
+                "claim of %s: an earlier attempt's answer was lost; reading what it claimed "
+                "from location %s",
+                serial,
+                location_id,
+            )
+        return self._confirm_claim(
+            customer_id, location_id, serial, None, pack=trace.outcome_unknown
+        )
 
     def _confirm_claim(
-        self, customer_id: str, location_id: str, serial: str, failure: ApiError | None
+        self,
+        customer_id: str,
+        location_id: str,
+        serial: str,
+        failure: ApiError | None,
+        *,
+        pack: bool = False,
     ) -> ClaimResult:
-        """Check that `serial` is claimed at this location and return its full node."""
+        """Check that `serial` is claimed at this location and return its full node.
+
+        `pack`: this call claimed it (its answer went missing), so `claimed` lists the node and
+        the other nodes of its pack now at the location; otherwise it was already claimed.
+        """
         lookup = self.lookup_node(serial)
         if lookup.customer_id != customer_id or lookup.location_id != location_id:
             if failure is not None:
@@ -423,10 +490,10 @@ class PlumeClient:
             customer_id=customer_id,
             location_id=location_id,
         )
-        if failure is None:
+        if not pack:
             return ClaimResult(node=node, claimed=[], already_claimed=True)
-        pack = [n for n in nodes if node.pack_id and n.pack_id == node.pack_id] or [node]
-        return ClaimResult(node=node, claimed=pack)
+        siblings = [n for n in nodes if node.pack_id and n.pack_id == node.pack_id] or [node]
+        return ClaimResult(node=node, claimed=siblings)
 
     def list_nodes(self, customer_id: str, location_id: str) -> list[Node]:
         """`GET .../nodes`: the nodes claimed at a location."""
@@ -503,3 +570,99 @@ def _pick(nodes: list[Node], serial: str) -> Node | None:
         if node.serial_number.casefold() == folded:
             return node
     return None
+
+
+def _not_created_by(
+    registration: CustomerRegistration,
+    customer: Customer,
+    location: Location | None,
+    started: float,
+    tolerance: float,
+) -> list[str]:
+    """Why `customer` cannot be the one `registration` created (empty: it may well be).
+
+    `started` is when the register's first attempt started, on Plume's clock; a customer
+    created earlier than that (less `tolerance`) existed before this call. Every declared
+    field must match, and what was not declared must look as Plume fills it in (no name, an
+    invented `null+...@plume.com` email).
+    """
+    reasons: list[str] = []
+    created = _timestamp(customer.created_at)
+    if created is None:
+        reasons.append("Plume gave no createdAt, so it may predate this run")
+    elif created < started - tolerance:
+        reasons.append(
+            f"it was created at {customer.created_at}, before this run's first register "
+            f"attempt at {_iso(started)}"
+        )
+    if customer.partner_id not in (None, registration.partner_id):
+        reasons.append(f"it belongs to partner {customer.partner_id}")
+    live_name = (customer.name or "").strip()
+    if registration.name is not None and live_name != registration.name.strip():
+        reasons.append(f"its name is {customer.name!r}, not {registration.name!r}")
+    elif registration.name is None and live_name:
+        reasons.append(f"it has the name {customer.name!r}, and this run declared none")
+    live_email = (customer.email or "").strip()
+    if registration.email is not None and live_email.casefold() != registration.email.casefold():
+        reasons.append(f"its email is {customer.email!r}, not {registration.email!r}")
+    elif registration.email is None and live_email and not _INVENTED_EMAIL.match(live_email):
+        reasons.append(f"it has the email {customer.email!r}, and this run declared none")
+    language = customer.accept_language
+    if language and language.casefold() != registration.accept_language.casefold():
+        reasons.append(f"its acceptLanguage is {language}, not {registration.accept_language}")
+    profile = location.profile if location is not None else None
+    if profile and profile != registration.profile:
+        reasons.append(f"its location's profile is {profile}, not {registration.profile}")
+    checkpoint = (location.model_extra or {}).get("onboardingCheckpoint") if location else None
+    if isinstance(checkpoint, dict):
+        checkpoint = checkpoint.get("value")
+    wanted = registration.onboarding_checkpoint
+    if wanted is not None and isinstance(checkpoint, str) and checkpoint != wanted:
+        reasons.append(f"its onboarding checkpoint is {checkpoint}, not {wanted}")
+    return reasons
+
+
+def _takeover_refused(
+    registration: CustomerRegistration,
+    customer: Customer,
+    reasons: list[str],
+    request: httpx.Request,
+) -> ConflictError:
+    account = registration.account_id
+    return ConflictError(
+        f"register customer accountId={account} failed",
+        status=None,
+        method=request.method,
+        path=request.url.path,
+        api_message=(
+            f"an attempt's answer was lost, and accountId {account} belongs to customer "
+            f"{customer.id}, which this run did not create: {'; '.join(reasons)}"
+        ),
+        hint=(
+            f"customer {customer.id} already has accountId {account} for partner "
+            f"{registration.partner_id}; to manage it set adopt: true on the PlumeCustomer, or "
+            f"import it (importId: {customer.id}); or choose another accountId"
+        ),
+        operation="register_customer",
+    )
+
+
+def _timestamp(value: str | None) -> float | None:
+    """Unix seconds of an ISO 8601 timestamp as Plume prints it (`...T...Z`); None if not one."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )

@@ -5,13 +5,15 @@ PlumeError                      base of everything below
 ├── ConfigurationError          settings unusable (no credentials, no partner id, ...)
 ├── InputValidationError        input rejected before any call (quotes in a name, bad serial, ...)
 └── ApiError                    .status .method .path .api_message .hint
-    ├── AuthenticationError     401, or the token endpoint refused the credentials
+    ├── AuthenticationError     401, or the token endpoint refused the credentials (or its URL
+    │                           is wrong: 404); token endpoint 5xx / 429 / unreachable are the
+    │                           ServerError / RateLimitedError / TransportError below
     ├── PermissionDeniedError   403 that is not the WAF (e.g. node of another partner)
     │   └── PartnerLockedError  403 on register: partner locked for new accounts
     ├── NotFoundError           404
     ├── ConflictError           409 (accountId taken, node owned by another customer, ...)
     ├── ValidationError         400 / 422
-    │   └── LicenseLimitError   422 on claim: numPodsAuthorized reached
+    │   └── LicenseLimitError   422 on claim whose message names numPodsAuthorized / licenses
     ├── RateLimitedError        WAF 403 (RequestBlocked) / 429 after the wait cap
     ├── ServerError             5xx
     └── TransportError          connect error, timeout, dropped connection (status None)
@@ -59,6 +61,20 @@ __all__ = [
 TOKEN_HINT = (
     "token rejected: check PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) "
     "and the partnerId scope"
+)
+CREDENTIALS_HINT = (
+    "credentials rejected: check PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) "
+    "and the partnerId scope"
+)
+TOKEN_URL_HINT = (
+    "check PLUME_TOKEN_URL (plume:tokenUrl): it must be the token URL Plume handed out, "
+    "e.g. https://<okta-host>/oauth2/<server-id>/v1/token"
+)
+TOKEN_OPERATION = "fetch_token"
+"""`ApiError.operation` of a failure of the OAuth token endpoint (not of the API call)."""
+WAF_HINT = (
+    "Plume allows 2,000 requests per 5 minutes per IP (about 6 per second); lower "
+    "PLUME_REQUESTS_PER_SECOND or raise max_rate_limit_wait_seconds, then retry"
 )
 STATIC_TOKEN_HINT = (
     "the pre-issued PLUME_TOKEN was rejected or has expired: issue a new one, or configure "
@@ -163,7 +179,8 @@ def _rebuild_api_error(cls: type[ApiError], state: dict[str, Any]) -> ApiError:
 
 
 class AuthenticationError(ApiError):
-    """401 from the API, or the token endpoint refused the credentials or scope."""
+    """401 from the API, or the token endpoint refused the credentials or scope, or answered
+    something other than a token or a transient failure (a wrong token URL: 404)."""
 
 
 class PermissionDeniedError(ApiError):
@@ -358,21 +375,54 @@ def is_rate_limited(response: httpx.Response, name: str = "", is_json: bool = Tr
     return name == WAF_BLOCK_NAME or "retry-after" in response.headers or not is_json
 
 
-def _token_error(response: httpx.Response, context: OperationContext, message: str) -> ApiError:
+def token_url_of(request: httpx.Request) -> str:
+    """The token endpoint's URL as messages show it (no query string, no credentials)."""
+    return str(request.url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _token_error(
+    response: httpx.Response,
+    context: OperationContext,
+    parsed: tuple[str, str, bool],
+    waited_seconds: float | None,
+) -> ApiError:
+    """A failure answered by the OAuth token endpoint (the API call itself was never sent).
+
+    Rejected credentials, a wrong token URL, rate limiting and the endpoint's own failures are
+    told apart: each has its own next step, and only the first is about PLUME_AUTH_HEADER.
+    """
+    name, message, is_json = parsed
     status = response.status_code
-    hint = (
-        TOKEN_HINT
-        if status < 500
-        else ("the token endpoint failed; retry later or check PLUME_TOKEN_URL")
-    )
+    url = token_url_of(response.request)
+    where = f"{context.subject} failed: token endpoint {url}"
+    common: dict[str, Any] = {
+        "status": status,
+        "method": response.request.method,
+        "path": response.request.url.path,
+        "api_message": redact(message),
+        "operation": TOKEN_OPERATION,
+    }
+    if is_rate_limited(response, name, is_json):
+        waited = waited_seconds or 0.0
+        return RateLimitedError(
+            f"{where} rate limited the request; gave up after waiting {waited:.1f} s in total",
+            retry_after=parse_retry_after(response),
+            waited_seconds=waited,
+            hint=WAF_HINT,
+            **common,
+        )
+    if status >= 500:
+        return ServerError(
+            f"{where} answered {status}",
+            hint="the token endpoint failed (retried already); retry later",
+            **common,
+        )
+    if status in (400, 401, 403):
+        return AuthenticationError(
+            f"{where} rejected the credentials", hint=CREDENTIALS_HINT, **common
+        )
     return AuthenticationError(
-        "fetching an OAuth token failed",
-        status=status,
-        method=response.request.method,
-        path=response.request.url.path,
-        api_message=redact(message),
-        hint=hint,
-        operation=context.operation,
+        f"{where} answered {status}: check PLUME_TOKEN_URL", hint=TOKEN_URL_HINT, **common
     )
 
 
@@ -391,8 +441,8 @@ def make_error(
     context = operation_context
     status = response.status_code
     name, message, is_json = _parse_body(response)
-    if context.operation == "fetch_token":
-        return _token_error(response, context, message)
+    if context.operation == TOKEN_OPERATION:
+        return _token_error(response, context, (name, message, is_json), waited_seconds)
 
     ids = context.ids
     common: dict[str, Any] = {
@@ -412,10 +462,7 @@ def make_error(
             f"{summary}: {what}; gave up after waiting {waited:.1f} s in total",
             retry_after=retry_after,
             waited_seconds=waited,
-            hint=(
-                "Plume allows 2,000 requests per 5 minutes per IP (about 6 per second); lower "
-                "PLUME_REQUESTS_PER_SECOND or raise max_rate_limit_wait_seconds, then retry"
-            ),
+            hint=WAF_HINT,
             **common,
         )
 
@@ -443,30 +490,91 @@ def _names_location(message: str) -> bool:
     return "location" in lowered and "serial" not in lowered and "node" not in lowered
 
 
+_LICENSE_LIMIT = re.compile(r"numpodsauthorized|licen[cs]e|pods? authori[sz]ed", re.IGNORECASE)
+_SERIAL_FIELD = re.compile(r"serial\s?number|\bserial\b.*\b(long|length|characters|valid)", re.I)
+_FIELD_RULE = re.compile(r"too long|length|characters|printable|invalid|not valid", re.I)
+
+
 def _claim_422(message: str) -> tuple[type[ApiError], str]:
+    """Classify a claim's 422 by Plume's message: the next step differs for each cause.
+
+    Monitor mode, the license limit (numPodsAuthorized), a field Plume rejected (nickname,
+    serial number), a non-unique accountId; anything else is a `ValidationError` whose hint
+    points at Plume's message (quoted in the error), never a license error.
+    """
     lowered = message.lower()
     if "monitor" in lowered:
         return ValidationError, (
             "location {location_id} is in monitor mode; take it out of monitor mode first"
         )
+    if _LICENSE_LIMIT.search(message):
+        match = _PODS_AUTHORIZED.search(message)
+        limit = f"numPodsAuthorized={match.group(1)}" if match else "its numPodsAuthorized limit"
+        return LicenseLimitError, (
+            "location {location_id} has reached "
+            + limit.replace("{", "{{").replace("}", "}}")
+            + "; unclaim a node or ask Plume for more licenses"
+        )
+    if "nickname" in lowered:
+        return ValidationError, (
+            "Plume rejected the nickname of node {serial_number}; change the PlumeNode's "
+            "nickname as Plume's message says (e.g. shorter, printable characters only)"
+        )
+    if _SERIAL_FIELD.search(message):
+        return ValidationError, (
+            "Plume rejected serial number {serial_number} as malformed; check the serial "
+            "against the device label or the partner's inventory"
+        )
     if "accountid" in lowered or "unique" in lowered:
         return ValidationError, (
             "the customer's accountId+partnerId is not unique; check customer {customer_id}"
         )
-    match = _PODS_AUTHORIZED.search(message)
-    limit = f"numPodsAuthorized={match.group(1)}" if match else "its numPodsAuthorized limit"
-    return LicenseLimitError, (
-        "location {location_id} has reached "
-        + limit.replace("{", "{{").replace("}", "}}")
-        + "; unclaim a node or ask Plume for more licenses"
+    if _FIELD_RULE.search(message):
+        return ValidationError, (
+            "Plume rejected a field of the claim of node {serial_number}; fix the nickname or "
+            "serial number as Plume's message says"
+        )
+    return ValidationError, (
+        "Plume rejected the claim of node {serial_number} at location {location_id} for the "
+        "reason in its message; fix that, then run again"
     )
 
 
 def make_transport_error(
-    err: httpx.TransportError, *, operation_context: OperationContext, method: str, path: str
+    err: httpx.TransportError,
+    *,
+    operation_context: OperationContext,
+    method: str,
+    path: str,
+    token_request: httpx.Request | None = None,
 ) -> TransportError:
-    """Wrap an httpx transport failure (caller raises it `from err`)."""
+    """Wrap an httpx transport failure (caller raises it `from err`).
+
+    `token_request` is given when the failed request was the OAuth token request: the message
+    then names the token endpoint, not the API call that never went out.
+    """
     kind = type(err).__name__
+    if token_request is not None:
+        url = token_url_of(token_request)
+        if isinstance(err, httpx.TimeoutException):
+            hint = (
+                "the token endpoint did not answer in time (retried already); retry later, "
+                "or check PLUME_TOKEN_URL (plume:tokenUrl) and raise PLUME_TIMEOUT_SECONDS"
+            )
+        else:
+            hint = (
+                "cannot reach the token endpoint (retried already); check PLUME_TOKEN_URL "
+                "(plume:tokenUrl) and the network"
+            )
+        return TransportError(
+            f"{operation_context.subject} failed: token endpoint {url} unreachable",
+            status=None,
+            method=token_request.method,
+            path=token_request.url.path,
+            api_message=redact(f"{kind}: {err}" if str(err) else kind),
+            hint=hint,
+            operation=TOKEN_OPERATION,
+        )
     if isinstance(err, httpx.TimeoutException):
         hint = "Plume did not answer in time; retry later or raise PLUME_TIMEOUT_SECONDS"
     elif isinstance(err, httpx.ConnectError):

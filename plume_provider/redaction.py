@@ -2,8 +2,15 @@
 
 `redact(text)` removes every secret registered with `register_secret` (client secrets, Basic
 header values, tokens) plus anything shaped like a credential (`Bearer ...`, `Basic ...`, JWTs,
-`access_token=...`). `RedactingFilter` applies it to every record of the "plume_provider" logger,
-including the formatted traceback.
+`access_token=...`), and only the secret: the text around it (a closing parenthesis, a full
+stop) stays.
+
+Every log record of a covered logger is redacted when it is created (`install`, done on
+import): the "plume_provider" logger and every logger under it, whatever handlers they have,
+and the loggers of the Pulumi SDK ("pulumi", "pulumi.*") and of the HTTP stack ("httpx",
+"httpcore") that run inside the provider process. A logging filter alone would not do: a
+logger's filters do not see the records its children propagate, and a child with its own
+handler never reaches it. `RedactingFilter` remains for handlers that want it explicitly.
 """
 
 from __future__ import annotations
@@ -12,18 +19,37 @@ import logging
 import re
 import threading
 import traceback
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["LOGGER_NAME", "REDACTED", "RedactingFilter", "logger", "redact", "register_secret"]
+__all__ = [
+    "COVERED_LOGGERS",
+    "LOGGER_NAME",
+    "REDACTED",
+    "RedactingFilter",
+    "install",
+    "logger",
+    "redact",
+    "register_secret",
+]
 
 LOGGER_NAME = "plume_provider"
 REDACTED = "[REDACTED]"
+COVERED_LOGGERS = (LOGGER_NAME, "pulumi", "httpx", "httpcore")
+"""Loggers (and their descendants) whose records are redacted at creation."""
 _MIN_SECRET_LENGTH = 4
 
+_ALREADY = r"(?!\[REDACTED\])"
 _PATTERNS = re.compile(
-    r"(?P<scheme>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]+"
+    # `Basic <token68>` / `Bearer <token68>`: the token68 alphabet, so `)` or `,` after it stay.
+    rf"(?P<scheme>\b(?:Bearer|Basic)\s+){_ALREADY}[A-Za-z0-9._~+/\-]+=*"
     r"|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"
-    r"|(?P<key>\b\w*(?:token|secret|password|authorization)[\"']?\s*[=:]\s*[\"']?)"
-    r"(?:(?:Bearer|Basic)\s+)?[^\s\"'&,}]+",
+    # `secret=value`, `"access_token": "value"`, `Authorization: Basic value`: the value runs
+    # to a space, quote, `&`, `,` or `}`, minus closing punctuation at its end (`)`, `]`, `.`,
+    # `;`, `>`), which belongs to the surrounding text.
+    r"|(?P<key>\b\w*(?:token|secret|password|authorization)[\"']?\s*[=:]\s*[\"']?"
+    r"(?:(?:Bearer|Basic)\s+)?)"
+    rf"{_ALREADY}(?!(?:Bearer|Basic)\b)[^\s\"'&,}}]+?(?=[)\].;>]*(?:[\s\"'&,}}]|$))",
     re.IGNORECASE,
 )
 
@@ -65,25 +91,59 @@ def redact(text: str) -> str:
     return _PATTERNS.sub(_replace, text)
 
 
-class RedactingFilter(logging.Filter):
+def redact_record(record: logging.LogRecord) -> None:
     """Redact the message, its arguments and any traceback of a log record in place."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):
+        message = str(record.msg)
+    record.msg = redact(message)
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        record.exc_text = redact(formatted)
+        record.exc_info = None
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record it sees (for handlers that want one)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and record.exc_info[0] is not None:
-            formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            record.exc_text = redact(formatted)
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
+        redact_record(record)
         return True
+
+
+def _covered(name: str | None) -> bool:
+    if not name:
+        return False
+    return any(name == root or name.startswith(root + ".") for root in COVERED_LOGGERS)
+
+
+class _RedactingRecordFactory:
+    """Wraps the process's log record factory; redacts the records of covered loggers."""
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord]) -> None:
+        self.wrapped = wrapped
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        if _covered(record.name):
+            redact_record(record)
+        return record
+
+
+def install() -> None:
+    """Redact every record of the covered loggers when it is created (idempotent)."""
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(current))
 
 
 logger = logging.getLogger(LOGGER_NAME)
 if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-    logger.addFilter(RedactingFilter())
+    logger.addFilter(RedactingFilter())  # also if a program replaces the record factory later
+install()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import httpx
@@ -12,12 +14,29 @@ import respx
 
 from plume_provider import auth as auth_module
 from plume_provider.client import PlumeClient
-from plume_provider.errors import AuthenticationError, ConfigurationError, TransportError
+from plume_provider.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ServerError,
+    TransportError,
+)
 from plume_provider.settings import PlumeSettings
 
 from .conftest import API, PARTNER, SECRET, TOKEN_URL, Sleeps, TokenEndpoint, jwt, plume_error
 
 CUSTOMER = {"id": "c1", "accountId": "A"}
+
+
+def first_then(
+    first: httpx.Response, then: TokenEndpoint
+) -> Callable[[httpx.Request], httpx.Response]:
+    """Answer `first` once, then issue tokens."""
+    pending = [first]
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return pending.pop() if pending else then(request)
+
+    return respond
 
 
 def test_token_request_shape(client: PlumeClient, mock: respx.MockRouter) -> None:
@@ -184,9 +203,10 @@ def test_token_endpoint_refusal(
         client.get_customer("c1")
     err = info.value
     assert err.hint == (
-        "token rejected: check PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) "
+        "credentials rejected: check PLUME_AUTH_HEADER (or PLUME_CLIENT_ID/PLUME_CLIENT_SECRET) "
         "and the partnerId scope"
     )
+    assert str(err).startswith(f"get customer c1 failed: token endpoint {TOKEN_URL} rejected")
     assert error in err.api_message
     assert err.path == httpx.URL(TOKEN_URL).path
     assert api.call_count == 0
@@ -203,6 +223,135 @@ def test_token_endpoint_unreachable_is_retried_even_for_register(
         client.register_customer(CustomerRegistration(account_id="A", partner_id=PARTNER))
     assert register.call_count == 0
     assert mock.routes["token"].call_count == 4
+    assert len(sleeps) == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "retry_after"),
+    [
+        pytest.param(httpx.Response(502, text="Bad Gateway"), None, id="502"),
+        pytest.param(
+            httpx.Response(503, json={"error": "temporarily_unavailable"}), None, id="503"
+        ),
+        pytest.param(
+            httpx.Response(503, headers={"Retry-After": "7"}, text="busy"),
+            7.0,
+            id="503-retry-after",
+        ),
+        pytest.param(httpx.Response(429, headers={"Retry-After": "3"}), 3.0, id="429"),
+        pytest.param(
+            httpx.Response(
+                403,
+                json={"error": {"name": "RequestBlocked", "message": "blocked"}},
+                headers={"Retry-After": "4"},
+            ),
+            4.0,
+            id="waf-403",
+        ),
+    ],
+)
+def test_token_endpoint_transient_failure_is_retried_then_the_call_succeeds(
+    client: PlumeClient,
+    mock: respx.MockRouter,
+    token_endpoint: TokenEndpoint,
+    sleeps: Sleeps,
+    answer: httpx.Response,
+    retry_after: float | None,
+) -> None:
+    mock.routes["token"].mock(side_effect=first_then(answer, token_endpoint))
+    api = mock.get(f"{API}/Customers/c1").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    assert client.get_customer("c1").id == "c1"
+    assert mock.routes["token"].call_count == 2
+    assert api.call_count == 1
+    assert len(sleeps) == 1
+    if retry_after is not None:
+        assert sleeps == [retry_after]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.Response(429, headers={"Retry-After": "2"}), id="429"),
+        pytest.param(httpx.Response(503), id="503"),
+    ],
+)
+def test_token_endpoint_retries_are_logged_naming_the_token_endpoint(
+    client: PlumeClient,
+    mock: respx.MockRouter,
+    token_endpoint: TokenEndpoint,
+    caplog: pytest.LogCaptureFixture,
+    answer: httpx.Response,
+) -> None:
+    mock.routes["token"].mock(side_effect=first_then(answer, token_endpoint))
+    mock.get(f"{API}/Customers/c1").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        client.get_customer("c1")
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"POST {httpx.URL(TOKEN_URL).path}" in line
+    assert "[REDACTED]" not in line
+
+
+def test_register_after_a_token_endpoint_503_is_sent_once_without_probing(
+    client: PlumeClient, mock: respx.MockRouter, token_endpoint: TokenEndpoint
+) -> None:
+    from plume_provider.models import CustomerRegistration
+
+    mock.routes["token"].mock(side_effect=first_then(httpx.Response(503), token_endpoint))
+    register = mock.post(f"{API}/Customers/register").mock(
+        return_value=httpx.Response(200, json={**CUSTOMER, "locationId": "l1"})
+    )
+    search = mock.get(url__startswith=f"{API}/Partners/customers/search/")
+    customer = client.register_customer(CustomerRegistration(account_id="A", partner_id=PARTNER))
+    assert customer.id == "c1"
+    assert register.call_count == 1
+    assert search.call_count == 0
+
+
+def test_token_endpoint_persistent_5xx_names_the_token_url_not_the_credentials(
+    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    mock.routes["token"].mock(return_value=httpx.Response(503, text="down"))
+    claim = mock.post(f"{API}/Customers/c/locations/l/nodes")
+    lookup = mock.get(f"{API}/Partners/nodes/S1")
+    with pytest.raises(ServerError) as info:
+        client.claim_node("c", "l", "S1")
+    err = info.value
+    assert str(err).startswith(f"claim node S1 failed: token endpoint {TOKEN_URL} answered 503")
+    assert "PLUME_AUTH_HEADER" not in str(err)
+    assert err.operation == "fetch_token"
+    assert err.path == httpx.URL(TOKEN_URL).path
+    assert mock.routes["token"].call_count == 4
+    assert len(sleeps) == 3
+    assert (claim.call_count, lookup.call_count) == (0, 0)
+
+
+def test_token_url_answering_404_says_check_plume_token_url(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.routes["token"].mock(return_value=httpx.Response(404, text="Not Found"))
+    with pytest.raises(AuthenticationError) as info:
+        client.get_customer("c1")
+    text = str(info.value)
+    assert f"token endpoint {TOKEN_URL} answered 404: check PLUME_TOKEN_URL" in text
+    assert "PLUME_TOKEN_URL (plume:tokenUrl)" in info.value.hint
+    assert "rejected" not in text
+    assert "PLUME_AUTH_HEADER" not in text
+    assert mock.routes["token"].call_count == 1
+
+
+def test_dead_token_url_is_reported_as_the_token_endpoint_unreachable(
+    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    mock.routes["token"].mock(side_effect=httpx.ConnectError("connection refused"))
+    api = mock.get(f"{API}/Customers/c1")
+    with pytest.raises(TransportError) as info:
+        client.get_customer("c1")
+    err = info.value
+    assert str(err).startswith(f"get customer c1 failed: token endpoint {TOKEN_URL} unreachable")
+    assert (err.method, err.path) == ("POST", httpx.URL(TOKEN_URL).path)
+    assert "PLUME_TOKEN_URL" in err.hint
+    assert "/api/" not in str(err)
+    assert api.call_count == 0
     assert len(sleeps) == 3
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from plume_emulator.options import ManualClock
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider import errors as e
 from plume_provider.auth import clear_token_cache
@@ -122,8 +123,18 @@ def test_bad_credentials(lab_credentials: LabCredentials) -> None:
     )
     with make_client(bad) as c, pytest.raises(e.AuthenticationError) as info:
         c.lookup_node("LAB-POD-0001")
-    assert "token rejected" in info.value.hint
+    assert info.value.hint.startswith("credentials rejected: check PLUME_AUTH_HEADER")
+    assert f"token endpoint {lab_credentials.token_url} rejected the credentials" in str(info.value)
     assert "wrong" not in str(info.value)
+
+
+def test_token_endpoint_503_once_is_retried_and_the_call_succeeds(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    emulator.set_faults([{"method": "POST", "path": "/oauth2/token", "status": 503, "times": 1}])
+    assert client.lookup_node("LAB-POD-0001").serial_number == "LAB-POD-0001"
+    assert calls(emulator, "POST", "/oauth2/token") == 2
+    assert calls(emulator, "GET", "/api/Partners/nodes/{serialNumber}") == 1
 
 
 def test_nodes_lifecycle(client: PlumeClient, emulator: EmulatorServer) -> None:
@@ -179,6 +190,18 @@ def test_license_limit(emulator_factory: Any) -> None:
         f"location {customer.location_id} has reached numPodsAuthorized=2; unclaim a node or "
         "ask Plume for more licenses"
     )
+
+
+def test_claim_with_a_nickname_too_long_is_a_field_error_not_a_license_one(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    customer = register(client, "ACME-NICK")
+    with pytest.raises(e.ValidationError) as info:
+        client.claim_node(customer.id, customer.location_id, "LAB-POD-0012", nickname="n" * 65)
+    assert not isinstance(info.value, e.LicenseLimitError)
+    assert info.value.hint.startswith("Plume rejected the nickname of node LAB-POD-0012")
+    assert "at most 64 characters" in str(info.value)
+    assert emulator.state()["partners"]["lab-partner"]["licenses_in_use"] == 0
 
 
 def test_claimed_by_another_customer(client: PlumeClient) -> None:
@@ -242,6 +265,53 @@ def test_register_500_before_commit_registers_once(
     assert calls(emulator, "POST", REGISTER) == 2
 
 
+HOUSEHOLD = {"name": "Ada Lovelace", "email": "ada@example.org"}
+
+
+@pytest.mark.parametrize(
+    "retried",
+    [
+        pytest.param({"name": "Bob Other"}, id="other-name"),
+        pytest.param({}, id="no-name-no-email"),
+        pytest.param({"name": "Ada Lovelace"}, id="same-name-no-email"),
+    ],
+)
+def test_retried_register_over_an_existing_household_raises_conflict_and_changes_nothing(
+    client: PlumeClient, emulator: EmulatorServer, retried: dict[str, str]
+) -> None:
+    household = register(client, "HOME-1", **HOUSEHOLD)
+    before = [c for c in customers(emulator) if c["accountId"] == "HOME-1"]
+    emulator.set_faults([{"method": "POST", "path": REGISTER, "status": 500, "times": 1}])
+    with pytest.raises(e.ConflictError) as info:
+        register(client, "HOME-1", **retried)
+    err = info.value
+    assert f"customer {household.id}" in err.api_message
+    assert "adopt: true" in err.hint
+    assert f"importId: {household.id}" in err.hint
+    assert [c for c in customers(emulator) if c["accountId"] == "HOME-1"] == before
+    live = client.get_customer(household.id)
+    assert (live.name, live.email) == (HOUSEHOLD["name"], HOUSEHOLD["email"])
+    assert calls(emulator, "PATCH", "/api/Customers/{customerId}") == 0
+    assert calls(emulator, "POST", REGISTER) == 2
+
+
+def test_retried_register_refuses_an_identical_household_created_an_hour_before(
+    emulator_factory: Any,
+) -> None:
+    """Same (absent) name and email: only createdAt, on the emulator's clock, tells them apart."""
+    clock = ManualClock(time.time() - 3600)
+    server = emulator_factory(clock=clock)
+    with make_client(server.credentials()) as c:
+        household = register(c, "HOME-2")
+        clock.advance(3600)
+        server.set_faults([{"method": "POST", "path": REGISTER, "status": 500, "times": 1}])
+        with pytest.raises(e.ConflictError) as info:
+            register(c, "HOME-2")
+    assert f"customer {household.id}" in info.value.api_message
+    assert "before this run's first register attempt" in info.value.api_message
+    assert len([x for x in customers(server) if x["accountId"] == "HOME-2"]) == 1
+
+
 def test_claim_503_after_commit_warns(client: PlumeClient, emulator: EmulatorServer) -> None:
     customer = register(client, "ACME-503")
     emulator.set_faults(
@@ -260,6 +330,24 @@ def test_claim_response_dropped_is_retried(client: PlumeClient, emulator: Emulat
     result = client.claim_node(customer.id, customer.location_id, "LAB-POD-0031")
     assert result.node.serial_number == "LAB-POD-0031"
     assert result.node.location_id == customer.location_id
+
+
+def test_pack_claim_whose_answer_is_dropped_reports_every_node_it_claimed(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    customer = register(client, "ACME-PD")
+    emulator.set_faults(
+        [{"method": "POST", "path": CLAIM, "drop": True, "apply": True, "times": 1}]
+    )
+    result = client.claim_node(customer.id, customer.location_id, "LAB-PK02-1")
+    assert not result.already_claimed
+    assert sorted(n.serial_number for n in result.claimed) == [
+        "LAB-PK02-1",
+        "LAB-PK02-2",
+        "LAB-PK02-3",
+    ]
+    assert emulator.state()["partners"]["lab-partner"]["licenses_in_use"] == 3
+    assert calls(emulator, "POST", CLAIM) == 2
 
 
 def test_waf_block_is_waited_out(emulator_factory: Any) -> None:

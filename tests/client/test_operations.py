@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 import respx
@@ -25,6 +29,19 @@ CUSTOMER = {"id": C, "accountId": "ACME-1", "partnerId": PARTNER, "email": "a@ex
 REGISTRATION = CustomerRegistration(
     account_id="ACME-1", partner_id=PARTNER, name="Ada", email="a@example.org"
 )
+LOCATIONS = f"{API}/Customers/{C}/locations"
+
+
+def created_now(request: httpx.Request) -> httpx.Response:
+    """The customer REGISTRATION creates, as GET answers it right after (createdAt: now)."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return httpx.Response(200, json={**CUSTOMER, "name": "Ada", "createdAt": now})
+
+
+def mock_locations(mock: respx.MockRouter) -> respx.Route:
+    return mock.get(LOCATIONS).mock(
+        return_value=httpx.Response(200, json=[{"id": L, "profile": "auto"}])
+    )
 
 
 def node(serial: str, pack: str | None = None) -> dict[str, object]:
@@ -99,7 +116,8 @@ def test_register_lost_response_finds_the_customer(
             200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
         )
     )
-    get = mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    get = mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock_locations(mock)
     customer = client.register_customer(REGISTRATION)
     assert (customer.id, customer.location_id) == (C, L)
     assert register.call_count == 1
@@ -114,7 +132,7 @@ def test_register_lost_response_fills_location_from_list_when_search_lacks_it(
 ) -> None:
     mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
     mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
-    mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
     locs = mock.get(f"{API}/Customers/{C}/locations").mock(
         return_value=httpx.Response(200, json=[{"id": L}])
     )
@@ -160,7 +178,8 @@ def test_register_409_after_unknown_outcome_returns_our_customer(
             httpx.Response(200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]),
         ]
     )
-    mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=CUSTOMER))
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock_locations(mock)
     assert client.register_customer(REGISTRATION).id == C
     assert register.call_count == 2
     assert search.call_count == 2
@@ -198,6 +217,7 @@ def test_register_does_not_adopt_a_customer_with_another_email(
     mock.get(f"{API}/Customers/{C}").mock(
         return_value=httpx.Response(200, json={**CUSTOMER, "email": "someone@else.org"})
     )
+    mock_locations(mock)
     with pytest.raises(ConflictError):
         client.register_customer(REGISTRATION)
 
@@ -291,6 +311,27 @@ def test_claim_retry_after_lost_response_then_204_succeeds(
     assert claim.call_count == 2
 
 
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(httpx.ReadTimeout("lost"), id="timeout"),
+        pytest.param(httpx.RemoteProtocolError("dropped"), id="dropped"),
+        pytest.param(plume_error(502), id="502"),
+    ],
+)
+def test_pack_claim_with_a_lost_answer_reconciles_the_pack_from_the_location(
+    client: PlumeClient, mock: respx.MockRouter, lost: httpx.Response | Exception
+) -> None:
+    pack = [node("PK-1", "P1"), node("PK-2", "P1"), node("PK-3", "P1"), node("GW-1")]
+    mock.post(f"{LOC}/nodes").mock(side_effect=[lost, httpx.Response(204)])
+    mock.get(f"{API}/Partners/nodes/PK-1").mock(return_value=lookup("PK-1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": pack}))
+    result = client.claim_node(C, L, "PK-1")
+    assert result.node.serial_number == "PK-1"
+    assert result.already_claimed is False
+    assert sorted(n.serial_number for n in result.claimed) == ["PK-1", "PK-2", "PK-3"]
+
+
 @pytest.mark.parametrize("serial", ["", " ", "A/B", " S1", "S\n1"])
 def test_bad_serial_rejected_before_any_call(
     client: PlumeClient, mock: respx.MockRouter, serial: str
@@ -314,3 +355,87 @@ def test_empty_update_rejected(client: PlumeClient, mock: respx.MockRouter) -> N
     with pytest.raises(InputValidationError):
         client.update_customer(C, CustomerUpdate())
     assert len(mock.calls) == 0
+
+
+# -- register never takes over a customer that existed before its first attempt ---------------
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def _refused(err: ConflictError) -> None:
+    assert f"customer {C}" in err.api_message
+    assert f"customer {C} already has accountId ACME-1" in err.hint
+    assert "adopt: true" in err.hint
+    assert f"importId: {C}" in err.hint
+
+
+def test_register_retry_refuses_a_customer_without_created_at(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """When in doubt (no createdAt to compare), the customer found is not ours."""
+    register = mock.post(REGISTER).mock(side_effect=[plume_error(500)])
+    mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
+    mock.get(f"{API}/Customers/{C}").mock(
+        return_value=httpx.Response(200, json={**CUSTOMER, "name": "Ada"})
+    )
+    mock_locations(mock)
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    _refused(info.value)
+    assert "no createdAt" in info.value.api_message
+    assert register.call_count == 1
+
+
+def test_register_retry_refuses_an_identical_customer_created_before_the_first_attempt(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Every field matches; only createdAt (a day before, on Plume's clock) tells them apart."""
+    mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
+    yesterday = time.time() - 86_400
+    mock.get(f"{API}/Customers/{C}").mock(
+        return_value=httpx.Response(
+            200, json={**CUSTOMER, "name": "Ada", "createdAt": _iso(yesterday)}
+        )
+    )
+    mock_locations(mock)
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    _refused(info.value)
+    assert "before this run's first register attempt" in info.value.api_message
+
+
+def test_register_retry_reads_plumes_clock_from_date_to_refuse_a_recent_household(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume's clock runs 60 s behind ours (its `Date` says so); a household it created 30 s
+    before our first attempt (on its clock) predates the attempt, though the local clock alone
+    could not tell."""
+    behind = 60.0
+
+    def plume_date() -> dict[str, str]:
+        return {"Date": email.utils.formatdate(time.time() - behind, usegmt=True)}
+
+    started = time.time()
+    mock.post(REGISTER).mock(side_effect=[httpx.Response(500, headers=plume_date())])
+    mock.get(SEARCH).mock(
+        side_effect=lambda r: httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1"}], headers=plume_date()
+        )
+    )
+    created = _iso(started - behind - 30)
+    mock.get(f"{API}/Customers/{C}").mock(
+        side_effect=lambda r: httpx.Response(
+            200, json={**CUSTOMER, "name": "Ada", "createdAt": created}, headers=plume_date()
+        )
+    )
+    mock.get(LOCATIONS).mock(
+        side_effect=lambda r: httpx.Response(
+            200, json=[{"id": L, "profile": "auto"}], headers=plume_date()
+        )
+    )
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    _refused(info.value)

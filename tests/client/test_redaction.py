@@ -183,3 +183,86 @@ def test_redact_patterns(text: str, kept: str) -> None:
 def test_redact_leaves_ordinary_text() -> None:
     text = "token rejected: check PLUME_AUTH_HEADER and the partnerId scope"
     assert redact(text) == text
+
+
+# -- coverage of every logger under plume_provider, and of the SDK's loggers ------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["plume_provider.resources", "plume_provider.resources.customer", "plume_provider.x"]
+)
+def test_child_logger_records_are_redacted_when_propagated(
+    caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    PlumeSettings(client_id=CLIENT_ID, client_secret=SECRET)
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger(name).warning("sent %s", {"Authorization": f"Basic {BASIC}"})
+    assert caplog.records
+    assert BASIC not in caplog.text
+    assert SECRET not in caplog.text
+    assert REDACTED in caplog.text
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.mark.parametrize("name", ["plume_provider.resources", "pulumi.dynamic", "pulumi", "httpx"])
+def test_logger_with_its_own_handler_is_redacted(name: str) -> None:
+    """A child of plume_provider (or an SDK logger) with its own handler and no propagation."""
+    PlumeSettings(client_id=CLIENT_ID, client_secret=SECRET)
+    child = logging.getLogger(name)
+    handler = _Collect()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    saved = (child.level, child.propagate)
+    child.addHandler(handler)
+    child.setLevel(logging.DEBUG)
+    child.propagate = False
+    try:
+        child.info("retrying with secret %s", SECRET)
+        try:
+            raise RuntimeError(f"Authorization: Basic {BASIC}")
+        except RuntimeError:
+            child.exception("call failed")
+    finally:
+        child.removeHandler(handler)
+        child.setLevel(saved[0])
+        child.propagate = saved[1]
+    text = "\n".join(handler.lines)
+    assert len(handler.lines) == 2
+    assert SECRET not in text
+    assert BASIC not in text
+    assert "RuntimeError" in text
+    assert text.count(REDACTED) >= 2
+
+
+def test_redacting_basic_credentials_keeps_the_closing_parenthesis() -> None:
+    out = redact(f"the token endpoint refused it (send Authorization: Basic {BASIC})")
+    assert BASIC not in out
+    assert out.startswith("the token endpoint refused it (send Authorization: ")
+    assert out.endswith(f"{REDACTED})")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "(client_secret=hunter22-xyz).", f"(client_secret={REDACTED}).", id="key-in-parens"
+        ),
+        pytest.param(
+            "[token: abc-123-def]; next", f"[token: {REDACTED}]; next", id="key-in-brackets"
+        ),
+        pytest.param(
+            "Authorization: Basic bGFiOnNlY3JldA==.",
+            f"Authorization: Basic {REDACTED}.",
+            id="basic",
+        ),
+    ],
+)
+def test_redaction_replaces_only_the_secret(text: str, expected: str) -> None:
+    assert redact(text) == expected

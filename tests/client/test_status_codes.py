@@ -226,3 +226,59 @@ def test_claim_404_for_an_unknown_location_names_the_location(
     with pytest.raises(e.NotFoundError) as info:
         client.claim_node(C, L, S)
     assert info.value.hint.startswith(f"location {L} of customer {C} does not exist")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected", "hint"),
+    [
+        pytest.param(
+            "Claiming request exceeded numPodsAuthorized (32)",
+            e.LicenseLimitError,
+            f"location {L} has reached numPodsAuthorized=32; unclaim a node",
+            id="license-limit",
+        ),
+        pytest.param(
+            f"location {L} is in monitor mode; nodes cannot be claimed",
+            e.ValidationError,
+            f"location {L} is in monitor mode",
+            id="monitor-mode",
+        ),
+        pytest.param(
+            "nickname must be at most 32 characters",
+            e.ValidationError,
+            f"Plume rejected the nickname of node {S}",
+            id="nickname-too-long",
+        ),
+        pytest.param(
+            "serialNumber is longer than 64 characters",
+            e.ValidationError,
+            f"Plume rejected serial number {S} as malformed",
+            id="serial-too-long",
+        ),
+        pytest.param(
+            "value too long for column",
+            e.ValidationError,
+            f"Plume rejected a field of the claim of node {S}",
+            id="unnamed-field",
+        ),
+        pytest.param(
+            "the hamster wheel stopped",
+            e.ValidationError,
+            f"Plume rejected the claim of node {S} at location {L} for the reason in its message",
+            id="unknown-reason",
+        ),
+    ],
+)
+def test_claim_422_is_classified_by_plumes_message(
+    client: PlumeClient, mock: respx.MockRouter, message: str, expected: type, hint: str
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(422, message))
+    with pytest.raises(e.ValidationError) as info:
+        client.claim_node(C, L, S)
+    err = info.value
+    assert type(err) is expected
+    assert err.hint.startswith(hint), err.hint
+    assert message in str(err)
+    if expected is not e.LicenseLimitError:
+        assert "unclaim a node" not in str(err)
+        assert "licenses" not in err.hint

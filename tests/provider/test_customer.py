@@ -110,6 +110,33 @@ def test_duplicate_account_without_adopt_fails_clearly(
     assert f"importId: {first.id}" in message
 
 
+def test_create_after_a_transient_500_never_takes_over_an_existing_household(
+    customers: CustomerProvider,
+    emulator: EmulatorServer,
+    plume: PlumeClient,
+    account_id: Callable[[], str],
+) -> None:
+    """`pulumi up` declares an accountId a real household already has; its first register
+    answers a 500 that did not take effect. The household is named, not returned as created."""
+    account = account_id()
+    household = plume.register_customer(
+        CustomerRegistration(
+            account_id=account, partner_id="lab-partner", name="Real Household", email="r@h.org"
+        )
+    )
+    emulator.set_faults([{"method": "POST", "path": REGISTER[1], "status": 500, "times": 1}])
+    emulator.reset_stats()
+    with pytest.raises(ConflictError) as caught:
+        customers.create(customer_props(account))
+    message = str(caught.value)
+    assert f"customer {household.id}" in message
+    assert "adopt: true" in message
+    assert f"importId: {household.id}" in message
+    [live] = [c for c in lab_customers(emulator) if c["accountId"] == account]
+    assert (live["id"], live["name"], live["email"]) == (household.id, "Real Household", "r@h.org")
+    assert PATCH not in calls(emulator)
+
+
 def test_adopt_takes_over_and_patches_name(
     customers: CustomerProvider,
     emulator: EmulatorServer,

@@ -187,6 +187,26 @@ def test_pack_claim_warns_about_the_other_nodes(
     assert "LAB-PK01-2, LAB-PK01-3" in warnings[0]
 
 
+def test_pack_claim_whose_answer_is_lost_warns_about_the_other_nodes_too(
+    nodes: NodeProvider,
+    home: dict[str, Any],
+    emulator: EmulatorServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    claim = "/api/Customers/{customerId}/locations/{locationId}/nodes"
+    emulator.set_faults(
+        [{"method": "POST", "path": claim, "drop": True, "apply": True, "times": 1}]
+    )
+    with caplog.at_level(logging.WARNING, logger="plume_provider.resources"):
+        created = nodes.create(node_props(home, "LAB-PK03-1"))
+    assert created.id == "LAB-PK03-1"
+    warnings = [r.getMessage() for r in caplog.records if "of its pack" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "LAB-PK03-2, LAB-PK03-3" in warnings[0]
+    licenses = emulator.state()["partners"]["lab-partner"]["licenses_in_use"]
+    assert licenses == 3
+
+
 def test_unclaimed_out_of_band_reads_as_gone(
     nodes: NodeProvider, home: dict[str, Any], plume: PlumeClient
 ) -> None:
