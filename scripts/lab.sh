@@ -30,7 +30,7 @@ if [ "$action" = stop-emulator ]; then
 fi
 
 if ! command -v pulumi >/dev/null 2>&1; then
-  echo "The Pulumi CLI is not installed: install it (https://www.pulumi.com/docs/iac/download-install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then run 'make lab' again." >&2
+  echo "The Pulumi CLI is not installed: install it (https://www.pulumi.com/docs/iac/download-install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then run 'make ${action/#up/lab}' again." >&2
   exit 127
 fi
 
