@@ -51,7 +51,7 @@ unit: $(STAMP) ## pytest only (pytest's exit 5, "no tests ran", counts as a fail
 
 test: lint typecheck unit ## The whole check: lint, types and every test
 
-bench: $(STAMP) ## Provisioning benchmark (prints numbers, writes docs/performance.md)
+bench: $(STAMP) ## Provisioning benchmark (prints numbers only; .venv/bin/python bench/provision.py --write-docs updates docs/performance.md)
 	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(PY) bench/provision.py
 

@@ -3,11 +3,16 @@
 FastAPI's own body handling answers its 422 shape; the API parses bodies here
 instead so wrong content types, non-UTF-8, malformed JSON, unknown fields and
 missing fields all get the Plume error body.
+
+JSON nested deeper than :data:`MAX_JSON_DEPTH` is refused before it is parsed:
+``json.loads`` recurses once per level and would raise ``RecursionError`` (a
+500) somewhere past ~1,000 levels. No Plume body nests more than a few levels.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,6 +21,13 @@ from starlette.requests import Request
 from plume_emulator.errors import EmulatorError, bad_request, invalid
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a request body may have."""
+
+# A whole string (escapes included; an unterminated one runs to the end, so the scan stays
+# linear), or one bracket. Brackets inside strings are thereby skipped.
+_NESTING_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 def _reject_constant(name: str) -> Any:
@@ -37,9 +49,17 @@ async def read_json(request: Request, model: type[M], *, missing_status: int = 4
     if not raw.strip():
         raise bad_request("request body is empty; send a JSON object", "MissingBody")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise bad_request("request body is not valid UTF-8", "InvalidEncoding") from err
+    if nests_deeper_than(text, MAX_JSON_DEPTH):
+        raise bad_request(
+            f"request body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels "
+            "(the emulator's JSON depth limit); send a flatter body",
+            "JsonTooDeep",
+        )
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as err:
         raise bad_request(f"request body is not valid JSON: {err}", "MalformedJson") from err
     if not isinstance(data, dict):
@@ -48,6 +68,26 @@ async def read_json(request: Request, model: type[M], *, missing_status: int = 4
         return model.model_validate(data)
     except ValidationError as err:
         raise _translate(err, missing_status) from err
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """True when the JSON ``text`` opens more than ``limit`` arrays/objects inside each other.
+
+    Brackets inside strings do not count. Malformed JSON is measured as far as it goes (the
+    parser rejects it afterwards either way).
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _NESTING_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _translate(err: ValidationError, missing_status: int) -> EmulatorError:

@@ -3,11 +3,16 @@
 The socket is bound before uvicorn starts so ``--port 0`` can report the port
 it got: the first stdout line (flushed) is
 ``plume-emulator listening on http://HOST:PORT``.
+
+Start-up problems (a port out of range or taken, a bad database or inventory)
+are one line on stderr saying what to change, and exit status 2. A ``--db``
+whose directory does not exist is created, and start-up says so on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 from collections.abc import Sequence
@@ -18,6 +23,11 @@ import uvicorn
 from plume_emulator.app import create_app
 from plume_emulator.options import DEFAULT_DB, EmulatorOptions
 from plume_emulator.seed import InventoryFileError
+
+PORT_HINT = (
+    "use another --port, or --port 0 for a free one (the first line printed says which); "
+    "for make lab / make emulator set LAB_PORT=<port>"
+)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -71,21 +81,58 @@ def bind(host: str, port: int) -> socket.socket:
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
+def bind_problem(host: str, port: int, err: OSError) -> str:
+    """One line saying why ``bind(host, port)`` failed and what to change."""
+    where = f"cannot listen on {host}:{port}"
+    if err.errno == errno.EADDRINUSE:
+        return (
+            f"{where}: the port is already in use (by another emulator? `make emulator-stop` "
+            f"stops the one make lab started); {PORT_HINT}"
+        )
+    if err.errno == errno.EACCES:
+        return f"{where}: permission denied (ports below 1024 need privileges); {PORT_HINT}"
+    reason = err.strerror or str(err)
+    return f"{where}: {reason}; check --host (default 127.0.0.1) and --port"
+
+
+def _fail(message: str) -> int:
+    print(f"plume-emulator: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run until interrupted; returns the exit status."""
+    """Run until interrupted; returns the exit status (2: could not start)."""
     args = parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        return _fail(f"--port {args.port} is out of range (0-65535); {PORT_HINT}")
+    # Listen first: a port problem must not touch the database (--reset deletes it).
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as err:
+        return _fail(bind_problem(args.host, args.port, err))
+    db_dir = args.db.parent
+    new_dir = not db_dir.exists()
     try:
         app = create_app(options_from(args))
     except (InventoryFileError, ValueError, RuntimeError, OSError) as err:
-        print(f"plume-emulator: {err}", file=sys.stderr)
-        return 2
-    sock = bind(args.host, args.port)
+        sock.close()
+        return _fail(str(err))
+    if new_dir:
+        print(
+            f"plume-emulator: created the directory {db_dir} for --db {args.db} (it did not exist)",
+            file=sys.stderr,
+            flush=True,
+        )
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"plume-emulator listening on http://{shown}:{port}", flush=True)

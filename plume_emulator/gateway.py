@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from plume_emulator.errors import EmulatorError, default_name, error_bytes
+from plume_emulator.faults import BODILESS_STATUSES
 from plume_emulator.lab import Lab
 from plume_emulator.models import FaultRuleBody
 
@@ -216,6 +217,10 @@ class Gateway:
                 await self.api(scope, receive, send)
             else:
                 await _replay(send, captured)
+            return
+        if rule.status in BODILESS_STATUSES:
+            await send({"type": "http.response.start", "status": rule.status, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
             return
         body = _fault_body(scope["path"], scope["method"], rule.status, applied=rule.apply)
         await send_bytes(send, rule.status, body, extra)

@@ -61,7 +61,7 @@ class FaultRuleBody(Body):
 
     method: str = "*"
     path: str = Field(min_length=1)
-    status: int | None = Field(default=None, ge=100, le=599)
+    status: int | None = Field(default=None, ge=200, le=599)  # 1xx is not a final answer
     times: int | None = Field(default=None, ge=1)
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
     apply: bool = False

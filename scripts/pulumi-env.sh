@@ -15,7 +15,7 @@ find_pulumi() {
     pulumi_bin=$PWD/$pinned_pulumi
     echo "using the pinned Pulumi CLI: $pulumi_bin"
   else
-    echo "The Pulumi CLI is not installed and Go is not there to build it: install Go >= 1.26 and run 'make pulumi-cli', or install the CLI (https://www.pulumi.com/docs/iac/download-install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then run 'make ${action:-lab}' again." >&2
+    echo "The Pulumi CLI is not installed and Go is not there to build it: install Go >= 1.26 and run 'make pulumi-cli', or install the CLI (https://www.pulumi.com/docs/iac/download-install/, e.g. 'curl -fsSL https://get.pulumi.com | sh'), then run 'make ${action/#up/lab}' again." >&2
     exit 127
   fi
 }

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 
 from plume_emulator.testing import EmulatorServer
 from tests.emulator.helpers import HTTP, Api, assert_error
@@ -175,3 +176,80 @@ def test_garbage_tokens_are_401(emulator: EmulatorServer, headers: dict[str, Any
     encoded = {k: v.encode("latin-1") for k, v in headers.items()}
     response = HTTP.get(f"{emulator.api_url}/Partners/nodes/LAB-GW-0001", headers=encoded)
     assert_error(response, 401)
+
+
+# ------------------------------------------------------------------ JSON nesting depth
+JSON_ROUTES = [
+    ("POST", "/api/Customers/register"),
+    ("PATCH", "/api/Customers/{customerId}"),
+    ("POST", "/api/Customers/{customerId}/locations/{locationId}/onboardingCheckpoint"),
+    ("POST", "/api/Customers/{customerId}/locations/{locationId}/nodes"),
+    ("PUT", "/api/Customers/{customerId}/locations/{locationId}/nodes/{nodeId}"),
+    ("POST", "/_emulator/faults"),
+    ("POST", "/_emulator/tokens"),
+]
+
+
+def nested(depth: int) -> bytes:
+    """A register body whose ``name`` holds ``depth - 1`` arrays inside each other (``depth``
+    levels in all)."""
+    arrays = b"[" * (depth - 1) + b"]" * (depth - 1)
+    return b'{"accountId": "DEEP-1", "partnerId": "lab-partner", "name": ' + arrays + b"}"
+
+
+def post_json(api: Api, emulator: EmulatorServer, method: str, route: str, body: bytes) -> Any:
+    """Send ``body`` to ``route`` with real ids of a fresh customer (and its claimed gateway)."""
+    customer = api.customer()
+    api.claim(customer, "LAB-GW-0001")
+    path = route.format(
+        customerId=customer.id, locationId=customer.location_id, nodeId="LAB-GW-0001"
+    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api.token}"}
+    return HTTP.request(method, emulator.url + path, content=body, headers=headers)
+
+
+def test_json_routes_list_names_every_route_with_a_json_body() -> None:
+    from plume_emulator import routes_api, routes_control
+
+    with_body = {
+        (method, route.path)
+        for route in [*routes_api.router.routes, *routes_control.router.routes]
+        if isinstance(route, APIRoute) and (route.openapi_extra or {}).get("requestBody")
+        for method in route.methods or ()
+    }
+    assert with_body == set(JSON_ROUTES)
+
+
+@pytest.mark.parametrize(("method", "route"), [pytest.param(*r, id=r[1]) for r in JSON_ROUTES])
+def test_json_nested_1000_deep_is_400_on_every_json_route(
+    api: Api, emulator: EmulatorServer, method: str, route: str
+) -> None:
+    response = post_json(api, emulator, method, route, nested(1000))
+    error = assert_error(response, 400, "deeper than 64 levels", "JSON depth limit")
+    assert error["name"] == "JsonTooDeep"
+    assert HTTP.get(emulator.url + "/_emulator/health").status_code == 200
+
+
+def test_json_nested_100000_deep_is_400(api: Api, emulator: EmulatorServer) -> None:
+    body = b"[" * 30_000 + b"]" * 30_000
+    response = post_json(api, emulator, "POST", "/api/Customers/register", body)
+    assert_error(response, 400, "JSON depth limit")
+
+
+def test_json_depth_limit_is_64_levels(api: Api, emulator: EmulatorServer) -> None:
+    at_limit = post_json(api, emulator, "POST", "/api/Customers/register", nested(64))
+    assert_error(at_limit, 422, "name")  # parsed, then refused: a list is not a string
+    past_limit = post_json(api, emulator, "POST", "/api/Customers/register", nested(65))
+    assert_error(past_limit, 400, "JSON depth limit")
+
+
+def test_brackets_inside_json_strings_do_not_count_as_nesting(emulator: EmulatorServer) -> None:
+    path = '/api/\\"' + "[" * 200 + "{" * 200
+    body = ('{"rules": [{"path": "' + path + '", "status": 500}]}').encode()
+    response = HTTP.post(
+        emulator.url + "/_emulator/faults",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["rules"][0]["path"] == path.replace('\\"', '"')

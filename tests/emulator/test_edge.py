@@ -222,6 +222,96 @@ def test_invalid_fault_rules_are_422(emulator: EmulatorServer, rules: list[dict[
     assert_error(emulator.http.post("/_emulator/faults", json={"rules": rules}), 422)
 
 
+NODE_LOOKUP = "/api/Partners/nodes/{serialNumber}"
+
+
+def fault(**fields: Any) -> dict[str, Any]:
+    return {"method": "GET", "path": NODE_LOOKUP, "status": 503, **fields}
+
+
+@pytest.mark.parametrize(
+    ("rule", "mentions"),
+    [
+        pytest.param(fault(headers={"X-Why": "\u20ac5"}), ["X-Why", "latin-1"], id="non-latin1"),
+        pytest.param(
+            fault(headers={"X-Why": "a\r\nX-Injected: 1"}), ["X-Why", "control"], id="crlf"
+        ),
+        pytest.param(fault(headers={"X-Why": "a\nb"}), ["X-Why", "control"], id="lf"),
+        pytest.param(fault(headers={"X-Why": "a\x00b"}), ["X-Why", "control"], id="nul"),
+        pytest.param(fault(headers={"X-Why": " padded"}), ["whitespace"], id="leading-space"),
+        pytest.param(fault(headers={"Bad Name": "x"}), ["'Bad Name'", "header name"], id="space"),
+        pytest.param(fault(headers={"": "x"}), ["''", "header name"], id="empty-name"),
+        pytest.param(fault(headers={"X-\u00e9": "x"}), ["header name"], id="non-ascii-name"),
+        pytest.param(fault(headers={"Content-Length": "3"}), ["Content-Length"], id="length"),
+        pytest.param(fault(headers={"content-length": "0"}), ["content-length"], id="length-lc"),
+        pytest.param(
+            fault(headers={"Transfer-Encoding": "chunked"}), ["Transfer-Encoding"], id="te"
+        ),
+        pytest.param(fault(headers={"Connection": "close"}), ["hop-by-hop"], id="connection"),
+        pytest.param(fault(headers={"Keep-Alive": "timeout=1"}), ["hop-by-hop"], id="keep-alive"),
+        pytest.param(fault(headers={"Upgrade": "h2c"}), ["hop-by-hop"], id="upgrade"),
+        pytest.param(fault(status=100), ["status"], id="status-100"),
+        pytest.param(fault(status=199), ["status"], id="status-199"),
+        pytest.param(fault(status=600), ["status"], id="status-600"),
+        pytest.param(fault(status=204, drop=True), ["drop", "204"], id="drop-204"),
+    ],
+)
+def test_fault_rule_that_cannot_be_served_is_422_and_keeps_the_old_rules(
+    emulator: EmulatorServer, rule: dict[str, Any], mentions: list[str]
+) -> None:
+    emulator.set_faults([fault(times=1)])
+    response = emulator.http.post("/_emulator/faults", json={"rules": [rule]})
+    error = assert_error(response, 422, *mentions)
+    assert "rules.0" in error["message"]
+    [kept] = emulator.http.get("/_emulator/faults").json()["rules"]
+    assert (kept["status"], kept["times"], kept["headers"]) == (503, 1, {})
+
+
+def test_fault_rule_problems_are_all_named_with_their_rule(emulator: EmulatorServer) -> None:
+    rules = [
+        fault(headers={"Retry-After": "1"}),
+        fault(headers={"Content-Length": "3", "X-A": "\u20ac"}),
+        fault(status=304, drop=True),
+    ]
+    response = emulator.http.post("/_emulator/faults", json={"rules": rules})
+    message = assert_error(response, 422)["message"]
+    assert "rules.0" not in message
+    assert "rules.1.headers: Content-Length" in message
+    assert "rules.1.headers.X-A: the value" in message
+    assert "rules.2: drop with status 304" in message
+
+
+def test_fault_rule_with_latin1_header_value_is_served_as_set(
+    api: Api, emulator: EmulatorServer
+) -> None:
+    emulator.set_faults([fault(headers={"Retry-After": "2", "X-Why": "d\u00e9j\u00e0\tvu"})])
+    response = api.request("GET", "/Partners/nodes/LAB-GW-0001")
+    assert_error(response, 503, "fault injected")
+    assert response.headers["Retry-After"] == "2"
+    assert response.headers.raw[-1] == (b"x-why", "d\u00e9j\u00e0\tvu".encode("latin-1"))
+
+
+@pytest.mark.parametrize("status", [200, 204, 304, 599])
+def test_fault_status_answers_and_the_connection_serves_the_next_request(
+    emulator: EmulatorServer, status: int
+) -> None:
+    emulator.set_faults([fault(status=status, times=1)])
+    token = Api(emulator)
+    try:
+        with httpx.Client(
+            base_url=emulator.api_url, headers={"Authorization": f"Bearer {token.token}"}
+        ) as client:
+            faulted = client.get("/Partners/nodes/LAB-GW-0001")
+            assert faulted.status_code == status
+            if status in (204, 304):
+                assert faulted.content == b""
+            after = client.get("/Partners/nodes/LAB-GW-0001")  # same keep-alive connection
+            assert after.status_code == 200
+            assert after.json()["serialNumber"] == "LAB-GW-0001"
+    finally:
+        token.close()
+
+
 # ------------------------------------------------------------------ stats and state
 def test_stats_count_by_route_template(api: Api, emulator: EmulatorServer) -> None:
     emulator.reset_stats()
