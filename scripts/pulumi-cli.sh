@@ -20,7 +20,19 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-version=$(cd "$src" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# go runs in the tools module; on failure, its output, then one line that says what refused.
+go_in_src() {
+  (cd "$src" && GOFLAGS=-mod=readonly go "$@") 2>"$log" || {
+    cat "$log" >&2
+    reason=$(grep -m1 -E 'Forbidden|not available|refused|no such host|dial tcp|missing go.sum|cannot find|error' "$log" || tail -n1 "$log")
+    echo "pulumi-cli: 'go $1' failed: $reason" >&2
+    exit 1
+  }
+}
+
+version=$(go_in_src list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)
 want="$version $(cat "$src/go.mod" "$src/go.sum" "$src"/langhost/*.go "$0" | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$out/pulumi" ]; then
   echo "pulumi-cli: Pulumi CLI $version already built in $out"
@@ -28,24 +40,14 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$out/pulumi" ]; t
 fi
 
 echo "pulumi-cli: building Pulumi CLI $version from Go modules into $out"
-echo "pulumi-cli: (the first build downloads and compiles ~900 modules: about 10 minutes on 2 cores)"
+echo "pulumi-cli: (the first build downloads and compiles the CLI's modules: 10-15 minutes on 2 cores)"
 start=$(date +%s)
 mkdir -p "$out"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-build() {
-  (cd "$src" && GOFLAGS=-mod=readonly go "$@") >"$log" 2>&1 || {
-    reason=$(grep -m1 -E 'refused|Forbidden|not available|no such host|dial tcp|missing go.sum|error' "$log" || tail -n1 "$log")
-    echo "pulumi-cli: 'go $*' failed: $reason (full log above)" >&2
-    cat "$log" >&2
-    exit 1
-  }
-}
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version"
-build build -ldflags "$ldflags" -o "$root/$out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-build build -ldflags "$ldflags" -o "$root/$out/pulumi-language-python" ./langhost
+go_in_src build -ldflags "$ldflags" -o "$root/$out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+go_in_src build -ldflags "$ldflags" -o "$root/$out/pulumi-language-python" ./langhost
 
-sdk=$(cd "$src" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+sdk=$(go_in_src list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
 install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$out/pulumi-language-python-exec"
 install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$out/pulumi-resource-pulumi-python"
 

@@ -114,17 +114,12 @@ def test_up_through_server_faults_converges_on_rerun(cli_lab: CliLab) -> None:
 
 
 def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
-    cli_lab.emulator.set_faults([{"method": "POST", "path": NODES, "delay_ms": 500}])
+    # Claims are held 3 s at the emulator; the CLI is killed (SIGKILL) while they are in flight,
+    # when every customer is registered and saved and the node steps have begun (the engine
+    # writes each step's start to the state before it calls the provider).
+    cli_lab.emulator.set_faults([{"method": "POST", "path": NODES, "delay_ms": 3000}])
     cli_lab.write_config()
-    argv = [
-        str(cli_lab.cli),
-        "up",
-        "--yes",
-        "--skip-preview",
-        "--stack",
-        "lab",
-        "--non-interactive",
-    ]
+    argv = [str(cli_lab.cli), "up", "--yes", "--skip-preview", "--stack", "lab"]
     process = subprocess.Popen(
         argv,
         cwd=cli_lab.project,
@@ -132,16 +127,30 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not cli_lab.claimed():
-        time.sleep(0.05)
-    assert cli_lab.claimed(), "the up never reached a claim"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            rules = cli_lab.emulator.http.get("/_emulator/faults").json()["rules"]
+            if rules[0]["fired"] >= 4:  # the provider host's 4 threads are all in a claim
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the up never reached its claims")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
     cli_lab.emulator.clear_faults()
+    left = cli_lab.export()["deployment"]
+    assert left.get("pending_operations"), "the kill should leave operations pending"
+    assert len(cli_lab.partner()["customers"]) == 3
 
-    # A killed CLI leaves its lock and pending operations: the user cancels and refreshes.
-    cli_lab.pulumi("cancel", "--yes", "--stack", "lab", check=False)
+    # What a user does next, as the CLI's own messages say: remove the dead run's lock, drop
+    # its pending creates, then up again.
+    locked = cli_lab.up(check=False)
+    assert locked.returncode != 0
+    assert "locked" in locked.output
+    assert "pulumi cancel" in locked.output
+    cli_lab.pulumi("cancel", "--yes", "--stack", "lab")
     cli_lab.refresh("--clear-pending-creates")
     cli_lab.up()
 

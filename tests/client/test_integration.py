@@ -192,18 +192,6 @@ def test_license_limit(emulator_factory: Any) -> None:
     )
 
 
-def test_claim_with_a_nickname_too_long_is_a_field_error_not_a_license_one(
-    client: PlumeClient, emulator: EmulatorServer
-) -> None:
-    customer = register(client, "ACME-NICK")
-    with pytest.raises(e.ValidationError) as info:
-        client.claim_node(customer.id, customer.location_id, "LAB-POD-0012", nickname="n" * 65)
-    assert not isinstance(info.value, e.LicenseLimitError)
-    assert info.value.hint.startswith("Plume rejected the nickname of node LAB-POD-0012")
-    assert "at most 64 characters" in str(info.value)
-    assert emulator.state()["partners"]["lab-partner"]["licenses_in_use"] == 0
-
-
 def test_claimed_by_another_customer(client: PlumeClient) -> None:
     first, second = register(client, "ACME-A"), register(client, "ACME-B")
     client.claim_node(first.id, first.location_id, "LAB-POD-0011")

@@ -102,7 +102,7 @@ def test_make_lab_starts_the_emulator_and_runs_up_on_the_lab_stack(
     assert up["argv"][up["argv"].index("--stack") + 1] == "lab"
     # LAB_PORT reaches the CLI through a generated copy of the stack file, never the tracked one.
     config_file = Path(up["argv"][up["argv"].index("--config-file") + 1])
-    assert config_file == lab["dir"] / "Pulumi.lab.yaml"
+    assert config_file == lab["dir"] / "project" / "stacks" / "Pulumi.lab.yaml"
     generated = yaml.safe_load(config_file.read_text())["config"]
     tracked = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())["config"]
     assert generated["plume:apiUrl"] == f"{url}/api"
