@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
+from tests.lab_view import LabView
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -37,7 +37,6 @@ PINNED_CLI = REPO / ".tools" / "pulumi" / "bin" / "pulumi"
 PROJECT = "plume-fleet"
 CUSTOMER_TYPE = "pulumi-python:dynamic/plume:Customer"
 NODE_TYPE = "pulumi-python:dynamic/plume:Node"
-MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PASSPHRASE = "plume-cli-tests"
 
 
@@ -146,7 +145,7 @@ class CliError(AssertionError):
         self.run = run
 
 
-class CliLab:
+class CliLab(LabView):
     """One stack of a copy of the project, on a backend and PULUMI_HOME of its own."""
 
     def __init__(
@@ -157,10 +156,9 @@ class CliLab:
         credentials: LabCredentials,
         stack: str = "lab",
     ) -> None:
+        super().__init__(emulator, credentials)
         self.cli = cli
         self.root = root
-        self.emulator = emulator
-        self.credentials = credentials
         self.stack = stack
         self.project = root / "project"
         (self.project / "stacks").mkdir(parents=True)
@@ -180,7 +178,6 @@ class CliLab:
         )
         self.config: dict[str, Any] = lab
         self._runs = 0
-        self._api: httpx.Client | None = None
         self.pulumi("stack", "init", stack)
 
     # -- running the CLI ---------------------------------------------------------------------
@@ -290,51 +287,6 @@ class CliLab:
         saved = self.resources().get(self.customer_urn(account_id))
         assert saved is not None, f"customer {account_id} is not in the stack state"
         return str(saved["id"])
-
-    # -- the emulator --------------------------------------------------------------------------
-
-    def partner(self) -> dict[str, Any]:
-        state: dict[str, Any] = self.emulator.state()["partners"][self.credentials.partner_id]
-        return state
-
-    def claimed(self) -> dict[str, str]:
-        return {n["serialNumber"]: n["customerId"] for n in self.partner()["claimed_nodes"]}
-
-    def api_requests(self) -> Counter[tuple[str, str]]:
-        counts: Counter[tuple[str, str]] = Counter()
-        for row in self.emulator.stats()["requests"]:
-            if row["route"].startswith("/api"):
-                counts[(row["method"], row["route"])] += row["count"]
-        return counts
-
-    def mutating_calls(self) -> Counter[tuple[str, str]]:
-        return Counter(
-            {key: n for key, n in self.api_requests().items() if key[0] in MUTATING_METHODS}
-        )
-
-    @property
-    def api(self) -> httpx.Client:
-        """Plain httpx on /api with a lab partner token, for out-of-band changes."""
-        if self._api is None:
-            creds = self.credentials
-            token = httpx.post(
-                creds.token_url,
-                auth=(creds.client_id, creds.client_secret),
-                data={
-                    "grant_type": "client_credentials",
-                    "scope": f"partnerId:{creds.partner_id} role:partnerIdAdmin",
-                },
-            )
-            token.raise_for_status()
-            self._api = httpx.Client(
-                base_url=creds.api_url,
-                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-            )
-        return self._api
-
-    def close(self) -> None:
-        if self._api is not None:
-            self._api.close()
 
 
 def _is_plume(urn: str) -> bool:
