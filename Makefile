@@ -45,7 +45,8 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy (strict)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) ## pytest only (pytest's exit 5, "no tests ran", counts as a failure)
+unit: $(STAMP) ## pytest only (builds the pinned Pulumi CLI first when Go is there; exit 5 fails)
+	@if command -v go >/dev/null 2>&1; then scripts/pulumi-cli.sh; fi
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; exit $$rc
 
