@@ -18,10 +18,11 @@ This module's path and the provider class names are part of the state format: th
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -183,6 +184,12 @@ class PlumeProviderBase(ResourceProvider):
     serialize_as_secret_always: bool = False
     """The pickled provider holds no secret (a test proves it), so it need not be a secret."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _OPERATIONS:
+            if name in cls.__dict__:
+                setattr(cls, name, _short_traceback(cls.__dict__[name]))
+
     _lock: threading.Lock
     _config: ConfigSource | None
     _settings: PlumeSettings | None
@@ -255,6 +262,28 @@ class PlumeProviderBase(ResourceProvider):
             client, self._client = self._client, None
         if client is not None:
             client.close()
+
+
+_OPERATIONS = ("check", "diff", "create", "read", "update", "delete")
+
+
+def _short_traceback(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """Raise a `PlumeError` of `operation` without the frames below it.
+
+    The dynamic-provider host shows the user the whole Python traceback of a failed operation
+    (`pulumi up` prints it above the message); the frames of the client and the retry loop say
+    nothing an operator can act on, so the error is re-raised from here, with its message and
+    hint, and no chained context.
+    """
+
+    @functools.wraps(operation)
+    def run(self: PlumeProviderBase, *args: Any) -> Any:
+        try:
+            return operation(self, *args)
+        except PlumeError as err:
+            raise err.with_traceback(None) from None
+
+    return run
 
 
 def snake_case(name: str) -> str:
