@@ -48,6 +48,10 @@ REDIS_KEY_PREFIX = "plume-fleet:rate-budget:"
 REDIS_CONNECT_TIMEOUT = 3.0
 REDIS_TIMEOUT = 5.0
 SQLITE_BUSY_TIMEOUT = 30.0
+STALE_AFTER = 900.0
+"""A stored time further ahead than this is a clock that jumped back (or an old file), not a
+schedule: it is ignored rather than stalling every stack (a real schedule is seconds ahead, a
+WAF block at most the 5-minute window)."""
 _SCOPE_HINT = "or set plume:rateLimitScope (PLUME_RATE_LIMIT_SCOPE) to 'process'"
 
 
@@ -60,6 +64,10 @@ def gcra(
 ) -> tuple[float, float]:
     """One reservation: the new `tat` and the seconds to wait before using the slot."""
     interval = 1.0 / rate
+    if tat > now + STALE_AFTER:
+        tat = now
+    if blocked_until > now + STALE_AFTER:
+        blocked_until = now
     start = max(tat, now, blocked_until + (burst - 1) * interval)
     new_tat = start + interval
     wait = new_tat - now - burst * interval
@@ -181,6 +189,8 @@ local burst = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'blocked_until')
 local tat = tonumber(state[1]) or 0
 local blocked = tonumber(state[2]) or 0
+if tat > now + tonumber(ARGV[3]) then tat = now end
+if blocked > now + tonumber(ARGV[3]) then blocked = now end
 local new_tat = math.max(tat, now, blocked + (burst - 1) * interval) + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', new_tat))
 redis.call('EXPIRE', KEYS[1], math.ceil(math.max(new_tat, blocked) - now) + 3600)
@@ -232,7 +242,9 @@ class RedisStore:
 
     def reserve(self, key: str, rate: float, burst: int) -> float:
         try:
-            answer = self._reserve(keys=[REDIS_KEY_PREFIX + key], args=[repr(rate), burst])
+            answer = self._reserve(
+                keys=[REDIS_KEY_PREFIX + key], args=[repr(rate), burst, STALE_AFTER]
+            )
         except redis.RedisError as err:
             raise self._unusable(err) from None
         return float(answer)

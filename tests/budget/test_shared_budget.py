@@ -27,7 +27,8 @@ from plume_provider.provider_config import settings_from_config
 from plume_provider.ratelimit import TokenBucket, budget_for
 from plume_provider.settings import PlumeSettings
 
-from .conftest import free_port, run_at_once
+from .conftest import run_at_once
+from .redis_server import free_port
 
 KEY = "https://plume.test"
 
@@ -57,6 +58,11 @@ def test_gcra_after_a_block_starts_at_its_end_without_a_burst() -> None:
     assert wait == pytest.approx(30.0)
     tat, wait = gcra(tat, 130.0, 100.0, rate=10, burst=5)
     assert wait == pytest.approx(30.1)
+
+
+def test_gcra_ignores_a_schedule_left_by_a_clock_that_jumped_back() -> None:
+    _, wait = gcra(tat=5000.0, blocked_until=5000.0, now=1000.0, rate=6, burst=6)
+    assert wait == 0.0
 
 
 # -- the machine's budget ----------------------------------------------------------------------
