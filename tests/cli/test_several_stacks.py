@@ -1,6 +1,7 @@
 """Two stacks deployed at once through the real CLI share the machine's rate budget: a firewall
-that blocks anything faster than the one budget's rate sees no excess and answers no 403.
-(The rates achieved are measured by bench/shared_budget.py; this asserts counts only.)"""
+that blocks anything faster than the one budget's rate sees no excess and answers no 403; a
+Redis budget that cannot be reached stops `up` before any request. (The rates achieved are
+measured by bench/shared_budget.py; this asserts counts only.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plume_emulator.testing import EmulatorServer
+from tests.budget.redis_server import free_port
 
 from .conftest import CliLab, CliRun
 
@@ -62,3 +64,19 @@ def test_two_stacks_at_once_on_one_machine_share_one_budget_and_meet_no_firewall
     assert labs[0].partner()["licenses_in_use"] == 24
     for lab in labs:
         lab.close()
+
+
+def test_an_unreachable_redis_budget_stops_the_up_in_one_line_before_any_request(
+    cli_lab: CliLab,
+) -> None:
+    cli_lab.config["plume:requestsPerSecond"] = "6"
+    cli_lab.config["plume:rateLimitUrl"] = f"redis://127.0.0.1:{free_port()}/0"
+    cli_lab.emulator.reset_stats()
+    run = cli_lab.up(check=False)
+    assert run.returncode != 0
+    line = "the shared rate budget's Redis redis://127.0.0.1:"
+    assert line in run.output
+    assert "nothing was sent to Plume" in run.output
+    assert cli_lab.api_requests() == {}
+    assert cli_lab.emulator.stats()["tokens_issued"] == 0
+    assert cli_lab.claimed() == {}
