@@ -1,8 +1,9 @@
 """`PlumeClient`: one method per Plume API call, returning models and raising `PlumeError`s.
 
 One `httpx.Client` per `PlumeClient` (connection pooling); the token is cached process-wide by
-`PlumeAuth`; requests are paced by the process-wide bucket of `ratelimit`; failures are
-retried by the one loop of `_retry` and mapped by the one function `errors.make_error`.
+`PlumeAuth`; requests are paced by the rate budget of `ratelimit` (shared by every process of
+the machine by default); failures are retried by the one loop of `_retry` and mapped by the
+one function `errors.make_error`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from plume_provider.models import (
     OnboardingCheckpoint,
     validate_serial_number,
 )
-from plume_provider.ratelimit import bucket_for
+from plume_provider.ratelimit import budget_for
 from plume_provider.redaction import logger
 from plume_provider.settings import PlumeSettings
 
@@ -89,7 +90,7 @@ class PlumeClient:
         self._sleep = sleep
         self._server_clock: tuple[str, float] | None = None
         """(`Date` header of the latest API answer, local `time.time()` when it arrived)."""
-        self._limiter = bucket_for(settings.api_url, settings.requests_per_second, settings.burst)
+        self._limiter = budget_for(settings)
         self._policy = RetryPolicy(
             max_retries=settings.max_retries,
             max_rate_limit_wait=settings.max_rate_limit_wait_seconds,

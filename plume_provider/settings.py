@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,9 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from plume_provider.errors import ConfigurationError
 from plume_provider.redaction import register_secret
 
-__all__ = ["AuthMode", "PlumeSettings"]
+__all__ = ["REDIS_SCHEMES", "AuthMode", "PlumeSettings", "RateLimitScope"]
 
 AuthMode = Literal["oauth", "static"]
+RateLimitScope = Literal["process", "machine", "redis"]
+"""Who shares one rate budget: this process, every process of this machine, or every process
+of every machine using one Redis (`rate_limit_url`)."""
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class PlumeSettings(BaseSettings):
@@ -37,6 +42,10 @@ class PlumeSettings(BaseSettings):
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
     max_rate_limit_wait_seconds: float = Field(default=300.0, ge=0)
+    rate_limit_scope: str | None = None
+    """`process`, `machine` (the default) or `redis`, or a Redis URL (= `redis` at that URL)."""
+    rate_limit_url: SecretStr | None = None
+    """`redis://[:password@]host:6379/0`: the budget of several machines behind one IP."""
 
     @classmethod
     def from_values(cls, **explicit: object) -> PlumeSettings:
@@ -57,6 +66,66 @@ class PlumeSettings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
+    @field_validator("rate_limit_scope")
+    @classmethod
+    def _check_scope(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.lower() in ("process", "machine", "redis"):
+            return value.lower()
+        if value.startswith(REDIS_SCHEMES):
+            return value
+        raise ValueError(
+            "must be 'process', 'machine', 'redis' or a redis:// URL, not " + repr(value[:40])
+        )
+
+    @field_validator("rate_limit_url")
+    @classmethod
+    def _check_rate_limit_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(REDIS_SCHEMES):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return SecretStr(url)
+
+    @model_validator(mode="after")
+    def _one_rate_budget(self) -> PlumeSettings:
+        scope = self.rate_limit_scope
+        url = self.rate_limit_url
+        if scope is not None and scope.startswith(REDIS_SCHEMES):
+            if url is not None and url.get_secret_value() != scope:
+                raise ValueError(
+                    "rate_limit_scope and rate_limit_url name two different Redis servers"
+                )
+        elif scope == "redis" and url is None:
+            raise ValueError("rate_limit_scope 'redis' needs rate_limit_url (the Redis URL)")
+        elif scope in ("process", "machine") and url is not None:
+            raise ValueError(
+                f"rate_limit_url is set but rate_limit_scope is {scope!r}: unset one of them "
+                "(a Redis URL is never ignored)"
+            )
+        return self
+
+    @property
+    def rate_limit_mode(self) -> RateLimitScope:
+        """Who shares the rate budget: `machine` unless told otherwise or given a Redis URL."""
+        scope = self.rate_limit_scope
+        if scope in ("process", "machine"):
+            return scope  # type: ignore[return-value]
+        if scope is not None or self.rate_limit_url is not None:
+            return "redis"
+        return "machine"
+
+    @property
+    def rate_limit_redis_url(self) -> str | None:
+        """The Redis URL of the shared budget (scope `redis`), else None."""
+        if self.rate_limit_url is not None:
+            return self.rate_limit_url.get_secret_value()
+        scope = self.rate_limit_scope
+        return scope if scope is not None and scope.startswith(REDIS_SCHEMES) else None
+
     @field_validator("auth_header", "client_secret", "token")
     @classmethod
     def _empty_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
@@ -69,6 +138,11 @@ class PlumeSettings(BaseSettings):
         for secret in (self.auth_header, self.client_secret, self.token):
             if secret is not None:
                 register_secret(secret.get_secret_value())
+        redis_url = self.rate_limit_redis_url
+        if redis_url is not None:
+            password = urlsplit(redis_url).password
+            if password:
+                register_secret(password)
         basic = self.basic_credentials()
         if basic is not None:
             register_secret(basic)

@@ -18,12 +18,16 @@ EmulatorFactory = Callable[..., EmulatorServer]
 
 
 @pytest.fixture(autouse=True)
-def _clean_client_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_client_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """No PLUME_* variable of the developer's shell leaks in; no token or rate bucket survives
-    a test (both are process-wide by design)."""
+    a test (both are process-wide by design); the machine's rate budget of a test (and of the
+    processes it starts) is a file of its own, never the user's cache."""
     for key in list(os.environ):
         if key.startswith("PLUME_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     clear_token_cache()
     clear_buckets()
     yield
