@@ -202,6 +202,47 @@ def test_register_does_not_adopt_a_customer_with_another_email(
         client.register_customer(REGISTRATION)
 
 
+def test_register_recovery_ignores_a_customer_of_another_partner(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer, and the accountId found belongs to another partner: not ours, register."""
+    register = mock.post(REGISTER).mock(
+        side_effect=[
+            httpx.ReadTimeout("lost"),
+            httpx.Response(200, json={**CUSTOMER, "locationId": L}),
+        ]
+    )
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": "theirs", "accountId": "ACME-1", "locations": [{"id": "their-loc"}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/theirs").mock(
+        return_value=httpx.Response(
+            200, json={**CUSTOMER, "id": "theirs", "partnerId": "other-partner"}
+        )
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert register.call_count == 2
+
+
+def test_register_recovery_takes_a_customer_without_partner_id_as_ours(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume may leave partnerId out of the customer: the accountId search is per partner."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    without_partner = {k: v for k, v in CUSTOMER.items() if k != "partnerId"}
+    mock.get(f"{API}/Customers/{C}").mock(return_value=httpx.Response(200, json=without_partner))
+    assert client.register_customer(REGISTRATION).id == C
+    assert register.call_count == 1
+
+
 # -- claim -----------------------------------------------------------------------------------
 
 
@@ -245,6 +286,37 @@ def test_claim_204_but_claimed_elsewhere_is_a_conflict(
         client.claim_node(C, L, "S1")
     assert "claimed by another customer" in info.value.hint
     assert "other-cust" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.Response(204), id="204"),
+        pytest.param(httpx.Response(200, json={"claimed": []}), id="200-empty"),
+    ],
+)
+def test_claim_answered_already_claimed_but_at_another_location_of_the_customer_is_a_conflict(
+    client: PlumeClient, mock: respx.MockRouter, answer: httpx.Response
+) -> None:
+    """Same customer, other location: the node is not where it was declared, so not done."""
+    mock.post(f"{LOC}/nodes").mock(return_value=answer)
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", C, "loc-2"))
+    here = mock.get(f"{LOC}/nodes")
+    with pytest.raises(ConflictError) as info:
+        client.claim_node(C, L, "S1")
+    assert "loc-2" in str(info.value)
+    assert here.call_count == 0
+
+
+def test_claim_503_with_the_node_at_another_location_of_the_customer_raises_the_503(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503, "post-claim hook failed"))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", C, "loc-2"))
+    with pytest.raises(ServerError) as info:
+        client.claim_node(C, L, "S1")
+    assert info.value.status == 503
+    assert info.value.api_message == "post-claim hook failed"
 
 
 def test_claim_503_confirmed_succeeds_with_warning(
