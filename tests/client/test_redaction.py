@@ -183,3 +183,29 @@ def test_redact_patterns(text: str, kept: str) -> None:
 def test_redact_leaves_ordinary_text() -> None:
     text = "token rejected: check PLUME_AUTH_HEADER and the partnerId scope"
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "token eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln expired",
+            f"token {REDACTED} expired",
+            id="bare-jwt",
+        ),
+        pytest.param("Bearer abc123", f"Bearer {REDACTED}", id="bearer"),
+        pytest.param("client_secret=hunter22&x=1", f"client_secret={REDACTED}&x=1", id="key"),
+    ],
+)
+def test_redact_replaces_exactly_the_credential(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_filter_redacts_a_record_whose_arguments_do_not_fit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A format string and arguments that do not match still log, as the raw text, redacted."""
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        logger.warning("retrying with token=%d", "abc")
+    [record] = [r for r in caplog.records if r.name == "plume_provider"]
+    assert record.getMessage() == f"retrying with token={REDACTED}"

@@ -341,6 +341,7 @@ def ok(_request: httpx.Request) -> httpx.Response:
     "lost",
     [
         pytest.param(lambda r: httpx.ReadTimeout("lost", request=r), id="read-timeout"),
+        pytest.param(lambda r: httpx.ReadTimeout("lost"), id="read-timeout-without-request"),
         pytest.param(lambda r: httpx.RemoteProtocolError("dropped", request=r), id="dropped"),
         pytest.param(lambda r: plume_error(502), id="502"),
         pytest.param(lambda r: plume_error(500), id="500"),

@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.errors import AuthenticationError
 from plume_provider.resources import CustomerProvider, NodeProvider
+from plume_provider.resources.base import PlumeResourceError
 
 from .conftest import configure, customer_props, stack_config
 
@@ -142,13 +145,23 @@ def test_customer_delete_answered_401_for_a_customer_that_is_gone_succeeds(
     assert home["customerId"] in live_customer_ids(emulator)
 
 
+@pytest.mark.parametrize(
+    "account",
+    [
+        pytest.param({}, id="missing"),
+        pytest.param({"accountId": ""}, id="empty"),
+        pytest.param({"accountId": 42}, id="not-a-string"),
+        pytest.param({"accountId": UNKNOWN}, id="unknown-placeholder"),
+    ],
+)
 def test_customer_delete_answered_401_without_an_account_id_to_check_fails(
-    customers: CustomerProvider, emulator: EmulatorServer
+    customers: CustomerProvider, emulator: EmulatorServer, account: dict[str, Any]
 ) -> None:
     """Nothing to confirm the customer is gone with: the 401 stands."""
     emulator.set_faults(always_401("DELETE", CUSTOMER_ROUTE))
-    with pytest.raises(AuthenticationError):
-        customers.delete(UNKNOWN_ID, {"customerId": UNKNOWN_ID})
+    with pytest.raises(AuthenticationError) as caught:
+        customers.delete(UNKNOWN_ID, {"customerId": UNKNOWN_ID, **account})
+    assert caught.value.operation == "delete_customer"
 
 
 def test_customer_delete_of_an_id_that_never_existed_succeeds_and_touches_nothing_else(
@@ -209,3 +222,53 @@ def test_node_delete_answered_401_for_a_node_no_longer_there_succeeds(
     nodes.delete("LAB-GW-0002", stale)
     emulator.clear_faults()
     assert claimed_at(emulator) == {"LAB-GW-0002": (other["customerId"], other["locationId"])}
+
+
+def test_node_delete_answered_401_for_a_node_at_another_location_of_the_customer_succeeds(
+    nodes: NodeProvider, home: dict[str, Any], gateway: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    """Plume replaced the customer's location (the old one archived); the node was claimed at
+    the new one. Unclaiming at the old location answers 401: the node is not there, success."""
+    token = emulator.mint_token(partnerId="lab-partner")
+    with httpx.Client(
+        base_url=emulator.api_url, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        old = f"/Customers/{home['customerId']}/locations/{home['locationId']}"
+        assert api.delete(old).status_code == 204
+        [location] = api.get(f"/Customers/{home['customerId']}/locations").json()
+        claim = api.post(
+            f"/Customers/{home['customerId']}/locations/{location['id']}/nodes",
+            json={"serialNumber": "LAB-GW-0001"},
+        )
+        assert claim.status_code == 200, claim.text
+    emulator.set_faults(always_401("DELETE", NODE_ROUTE))
+    nodes.delete("LAB-GW-0001", gateway)
+    emulator.clear_faults()
+    assert claimed_at(emulator) == {"LAB-GW-0001": (home["customerId"], location["id"])}
+
+
+def test_node_delete_of_saved_props_without_serial_unclaims_by_its_id(
+    nodes: NodeProvider, home: dict[str, Any], gateway: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    """A node's Pulumi id is its serial number: enough to unclaim it with."""
+    props = {k: v for k, v in gateway.items() if k != "serialNumber"}
+    nodes.delete("LAB-GW-0001", props)
+    assert claimed_at(emulator) == {}
+
+
+@pytest.mark.parametrize("missing", ["customerId", "locationId"])
+def test_node_delete_without_its_location_in_the_state_fails_and_unclaims_nothing(
+    nodes: NodeProvider,
+    home: dict[str, Any],
+    gateway: dict[str, Any],
+    emulator: EmulatorServer,
+    missing: str,
+) -> None:
+    props = {k: v for k, v in gateway.items() if k != missing}
+    with pytest.raises(PlumeResourceError) as caught:
+        nodes.delete("LAB-GW-0001", props)
+    assert str(caught.value).startswith(
+        "a PlumeNode needs customerId, locationId and serialNumber; got "
+    )
+    assert f"{missing}=None" in str(caught.value)
+    assert claimed_at(emulator) == {"LAB-GW-0001": (home["customerId"], home["locationId"])}
