@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.plume-fleet-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench clean
+.PHONY: help venv lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench mutate clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,5 +52,9 @@ bench: $(STAMP) ## Provisioning benchmark (prints numbers, writes docs/performan
 	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(PY) bench/provision.py
 
+mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut, ~15 min; docs/testing.md)
+	$(VENV)/bin/pip install -q -e '.[mutate]'
+	$(PY) scripts/mutate.py
+
 clean: ## Remove the venv and lab state
-	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache mutants
