@@ -177,6 +177,7 @@ def test_register_409_on_first_attempt_says_accountid_was_taken(
     search = mock.get(SEARCH)
     with pytest.raises(ConflictError) as info:
         client.register_customer(REGISTRATION)
+    assert str(info.value).startswith("register customer accountId=ACME-1 failed")
     assert "accountId ACME-1 already exists for partner lab-partner" in info.value.hint
     assert "adopt: true" in info.value.hint
     assert "importId" in info.value.hint

@@ -209,3 +209,18 @@ def test_filter_redacts_a_record_whose_arguments_do_not_fit(
         logger.warning("retrying with token=%d", "abc")
     [record] = [r for r in caplog.records if r.name == "plume_provider"]
     assert record.getMessage() == f"retrying with token={REDACTED}"
+
+
+def test_filter_keeps_the_traceback_and_stack_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        try:
+            raise RuntimeError("client_secret=hunter22")
+        except RuntimeError:
+            logger.exception("boom")
+        logger.warning("here", stack_info=True)
+    failed, here = [r for r in caplog.records if r.name == "plume_provider"]
+    assert failed.exc_text is not None
+    assert failed.exc_text.startswith("Traceback (most recent call last):\n")
+    assert failed.exc_text.endswith(f"RuntimeError: client_secret={REDACTED}")
+    assert here.stack_info is not None
+    assert here.stack_info.startswith("Stack (most recent call last):")
