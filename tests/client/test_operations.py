@@ -502,6 +502,22 @@ def test_unclaim_failure_names_the_operation_and_the_node(
     assert str(info.value).startswith("unclaim node S1 failed")
 
 
+@pytest.mark.parametrize(
+    ("answer", "deleted"),
+    [
+        pytest.param(httpx.Response(200, json={"count": 1}), True, id="count-1"),
+        pytest.param(httpx.Response(200, json={"count": 0}), False, id="count-0"),
+        pytest.param(httpx.Response(204), True, id="204"),
+        pytest.param(plume_error(404), False, id="404-already-gone"),
+    ],
+)
+def test_delete_customer_says_whether_it_deleted(
+    client: PlumeClient, mock: respx.MockRouter, answer: httpx.Response, deleted: bool
+) -> None:
+    mock.delete(f"{API}/Customers/{C}").mock(return_value=answer)
+    assert client.delete_customer(C) is deleted
+
+
 def test_delete_customer_failure_names_the_operation_and_the_customer(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
