@@ -52,7 +52,7 @@ bench: $(STAMP) ## Provisioning benchmark (prints numbers, writes docs/performan
 	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(PY) bench/provision.py
 
-mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut, ~15 min; docs/testing.md)
+mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut; slow, see docs/testing.md)
 	$(VENV)/bin/pip install -q -e '.[mutate]'
 	$(PY) scripts/mutate.py
 
