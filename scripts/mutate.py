@@ -5,7 +5,8 @@ below only -- the retry loop, register recovery, claim confirmation, unclaim and
 providers' delete and diff, redaction -- against the client and provider tests that cover them,
 then prints the score and every surviving mutant. Exits 1 if a survivor is not explained in
 docs/testing.md (each one there is either killed by a named test or argued equivalent).
-Not part of `make test`: a complete run takes longer than 45 min on two shared cores (docs/testing.md).
+Not part of `make test`: a complete run takes longer than 45 min on two shared cores
+(docs/testing.md).
 """
 
 from __future__ import annotations
