@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.plume-fleet-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv pulumi-cli lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench clean
+.PHONY: help venv pulumi-cli lab test lint typecheck unit destroy refresh preview emulator emulator-stop bench mutate clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -56,5 +56,9 @@ bench: $(STAMP) ## Provisioning benchmark (prints numbers only; .venv/bin/python
 	$(VENV)/bin/pip install -q -e '.[bench]'
 	$(PY) bench/provision.py
 
+mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut; slow, see docs/testing.md)
+	$(VENV)/bin/pip install -q -e '.[mutate]'
+	$(PY) scripts/mutate.py
+
 clean: ## Remove the venv and lab state
-	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache mutants

@@ -63,8 +63,8 @@ def test_registration_rejects(field: str, value: str) -> None:
     with pytest.raises(ValidationError) as info:
         CustomerRegistration(**{**BASE, field: value})
     err = InputValidationError.from_pydantic(info.value, subject="customer")
-    assert err.errors
-    assert "invalid customer" in str(err)
+    assert [where for where, _ in err.errors] == [field]
+    assert str(err).startswith(f"invalid customer: {field}: ")
 
 
 def test_registration_requires_account_and_partner() -> None:

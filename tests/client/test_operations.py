@@ -12,12 +12,16 @@ import respx
 
 from plume_provider.client import PlumeClient
 from plume_provider.errors import (
+    ApiError,
     ConflictError,
     InputValidationError,
+    NotFoundError,
+    PermissionDeniedError,
     ServerError,
     TransportError,
 )
 from plume_provider.models import CustomerRegistration
+from plume_provider.settings import PlumeSettings
 
 from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
 
@@ -192,6 +196,7 @@ def test_register_409_on_first_attempt_says_accountid_was_taken(
     search = mock.get(SEARCH)
     with pytest.raises(ConflictError) as info:
         client.register_customer(REGISTRATION)
+    assert str(info.value).startswith("register customer accountId=ACME-1 failed")
     assert "accountId ACME-1 already exists for partner lab-partner" in info.value.hint
     assert "adopt: true" in info.value.hint
     assert "importId" in info.value.hint
@@ -220,6 +225,71 @@ def test_register_does_not_adopt_a_customer_with_another_email(
     mock_locations(mock)
     with pytest.raises(ConflictError):
         client.register_customer(REGISTRATION)
+
+
+def test_register_recovery_never_returns_a_customer_of_another_partner(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer, and the accountId found belongs to another partner: not ours, and not
+    registered again over it either: a ConflictError that names the partner."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": "theirs", "accountId": "ACME-1", "locations": [{"id": "their-loc"}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/theirs").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                **CUSTOMER,
+                "id": "theirs",
+                "name": "Ada",
+                "partnerId": "other-partner",
+                "createdAt": datetime.now(UTC).isoformat(),
+            },
+        )
+    )
+    mock.get(f"{API}/Customers/theirs/locations").mock(
+        return_value=httpx.Response(200, json=[{"id": "their-loc", "profile": "auto"}])
+    )
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    assert "it belongs to partner other-partner" in info.value.api_message
+    assert register.call_count == 1
+
+
+def test_register_recovery_of_a_customer_without_location_yet(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer; the customer exists but has no location listed (yet): no location id."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(return_value=httpx.Response(200, json=[{"id": C, "accountId": "ACME-1"}]))
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock.get(f"{API}/Customers/{C}/locations").mock(return_value=httpx.Response(200, json=[]))
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, None)
+    assert register.call_count == 1
+
+
+def test_register_recovery_takes_a_customer_without_partner_id_as_ours(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume may leave partnerId out of the customer: the accountId search is per partner."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    def created_now_without_partner(request: httpx.Request) -> httpx.Response:
+        body = created_now(request).json()
+        return httpx.Response(200, json={k: v for k, v in body.items() if k != "partnerId"})
+
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now_without_partner)
+    mock.get(LOCATIONS).mock(return_value=httpx.Response(200, json=[{"id": L, "profile": "auto"}]))
+    assert client.register_customer(REGISTRATION).id == C
+    assert register.call_count == 1
 
 
 # -- claim -----------------------------------------------------------------------------------
@@ -267,13 +337,87 @@ def test_claim_204_but_claimed_elsewhere_is_a_conflict(
     assert "other-cust" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(httpx.Response(204), id="204"),
+        pytest.param(httpx.Response(200, json={"claimed": []}), id="200-empty"),
+    ],
+)
+def test_claim_answered_already_claimed_but_at_another_location_of_the_customer_is_a_conflict(
+    client: PlumeClient, mock: respx.MockRouter, answer: httpx.Response
+) -> None:
+    """Same customer, other location: the node is not where it was declared, so not done."""
+    mock.post(f"{LOC}/nodes").mock(return_value=answer)
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", C, "loc-2"))
+    here = mock.get(f"{LOC}/nodes")
+    with pytest.raises(ConflictError) as info:
+        client.claim_node(C, L, "S1")
+    err = info.value
+    assert (err.status, err.method, err.path, err.operation) == (
+        None,
+        "GET",
+        "/Partners/nodes/S1",
+        "claim_node",
+    )
+    assert str(err).startswith("claim node S1 failed")
+    assert err.api_message == (
+        f"Plume claimed nothing new, and node S1 is at customer {C}, location loc-2"
+    )
+    assert here.call_count == 0
+
+
+def test_claim_answered_already_claimed_of_a_node_claimed_nowhere_is_a_conflict(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(204))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", None))
+    with pytest.raises(ConflictError) as info:
+        client.claim_node(C, L, "S1")
+    assert info.value.api_message == (
+        "Plume claimed nothing new, and node S1 is at customer none, location none"
+    )
+
+
+def test_claim_confirmed_here_but_missing_from_the_location_list_is_built_from_the_lookup(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume's list lags behind its lookup: the node is still reported, with what is known."""
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(204))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": []}))
+    result = client.claim_node(C, L, "S1")
+    assert result.already_claimed
+    assert result.claimed == []
+    node = result.node
+    assert (node.serial_number, node.pack_id, node.customer_id, node.location_id) == (
+        "S1",
+        "P1",
+        C,
+        L,
+    )
+
+
+def test_claim_503_with_the_node_at_another_location_of_the_customer_raises_the_503(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503, "post-claim hook failed"))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1", C, "loc-2"))
+    with pytest.raises(ServerError) as info:
+        client.claim_node(C, L, "S1")
+    assert info.value.status == 503
+    assert info.value.api_message == "post-claim hook failed"
+
+
 def test_claim_503_confirmed_succeeds_with_warning(
     client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
 ) -> None:
     claim = mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503, "post-claim hook failed"))
     mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
     mock.get(f"{LOC}/nodes").mock(
-        return_value=httpx.Response(200, json={"nodes": [node("S1", "P1"), node("S2", "P1")]})
+        return_value=httpx.Response(
+            200, json={"nodes": [node("S1", "P1"), node("S2", "P1"), node("GW"), node("X", "P2")]}
+        )
     )
     result = client.claim_node(C, L, "S1")
     assert claim.call_count == 1
@@ -281,7 +425,23 @@ def test_claim_503_confirmed_succeeds_with_warning(
     assert result.warning is not None
     assert "post-claim hook failed" in result.warning
     assert not result.already_claimed
-    assert [n.serial_number for n in result.claimed] == ["S1", "S2"]
+    assert [n.serial_number for n in result.claimed] == ["S1", "S2"]  # its pack, nothing else
+
+
+def test_claim_503_confirmed_of_a_node_without_pack_reports_just_the_node(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(503))
+    mock.get(f"{API}/Partners/nodes/S1").mock(
+        return_value=httpx.Response(
+            200, json={"serialNumber": "S1", "customerId": C, "locationId": L}
+        )
+    )
+    mock.get(f"{LOC}/nodes").mock(
+        return_value=httpx.Response(200, json={"nodes": [node("GW"), node("S1")]})
+    )
+    result = client.claim_node(C, L, "S1")
+    assert [n.serial_number for n in result.claimed] == ["S1"]
 
 
 def test_claim_503_not_confirmed_raises(client: PlumeClient, mock: respx.MockRouter) -> None:
@@ -330,6 +490,94 @@ def test_pack_claim_with_a_lost_answer_reconciles_the_pack_from_the_location(
     assert result.node.serial_number == "PK-1"
     assert result.already_claimed is False
     assert sorted(n.serial_number for n in result.claimed) == ["PK-1", "PK-2", "PK-3"]
+
+
+def test_claim_answer_in_other_case_picks_the_requested_serial(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume may spell the serial in another case; the node picked is still the one asked for."""
+    pack = [node("LAB-PK01-1", "PK01"), node("LAB-PK01-2", "PK01"), node("LAB-PK01-3", "PK01")]
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"claimed": pack}))
+    result = client.claim_node(C, L, "lab-pk01-2")
+    assert result.node.serial_number == "LAB-PK01-2"
+
+
+def test_claim_answer_with_an_invalid_node_is_reported_as_such(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(
+        return_value=httpx.Response(200, json={"claimed": [{"serialNumber": ["not", "text"]}]})
+    )
+    with pytest.raises(ApiError) as info:
+        client.claim_node(C, L, "S1")
+    err = info.value
+    assert str(err).startswith("Plume's answer is not a valid node")
+    assert (err.status, err.method, err.path) == (
+        200,
+        "POST",
+        f"/api/Customers/{C}/locations/{L}/nodes",
+    )
+
+
+def test_claim_503_without_a_message_warns_that_the_service_was_unavailable(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(503))
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": [node("S1")]}))
+    result = client.claim_node(C, L, "S1")
+    assert result.warning is not None
+    assert "(HTTP 503: service unavailable)" in result.warning
+
+
+def test_claim_failure_names_the_node_and_without_partner_says_so(
+    mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    # A pre-issued token carries its partner; the client may not know it.
+    anonymous = PlumeSettings(
+        api_url=API, token="pre-issued-token-1", requests_per_second=0, max_retries=0
+    )
+    mock.post(f"{LOC}/nodes").mock(return_value=plume_error(404, "no such serial"))
+    with PlumeClient(anonymous, sleep=sleeps) as c, pytest.raises(NotFoundError) as info:
+        c.claim_node(C, L, "S1")
+    assert str(info.value).startswith("claim node S1 failed")
+    assert "serial S1 is not in partner ?'s inventory" in info.value.hint
+
+
+def test_unclaim_failure_names_the_operation_and_the_node(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.delete(f"{LOC}/nodes/S1").mock(return_value=plume_error(403, "not yours", "Forbidden"))
+    with pytest.raises(PermissionDeniedError) as info:
+        client.unclaim_node(C, L, "S1")
+    assert info.value.operation == "unclaim_node"
+    assert str(info.value).startswith("unclaim node S1 failed")
+
+
+@pytest.mark.parametrize(
+    ("answer", "deleted"),
+    [
+        pytest.param(httpx.Response(200, json={"count": 1}), True, id="count-1"),
+        pytest.param(httpx.Response(200, json={"count": 0}), False, id="count-0"),
+        pytest.param(httpx.Response(204), True, id="204"),
+        pytest.param(plume_error(404), False, id="404-already-gone"),
+    ],
+)
+def test_delete_customer_says_whether_it_deleted(
+    client: PlumeClient, mock: respx.MockRouter, answer: httpx.Response, deleted: bool
+) -> None:
+    mock.delete(f"{API}/Customers/{C}").mock(return_value=answer)
+    assert client.delete_customer(C) is deleted
+
+
+def test_delete_customer_failure_names_the_operation_and_the_customer(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    mock.delete(f"{API}/Customers/{C}").mock(return_value=plume_error(403, "no", "Forbidden"))
+    with pytest.raises(PermissionDeniedError) as info:
+        client.delete_customer(C)
+    assert info.value.operation == "delete_customer"
+    assert str(info.value).startswith(f"delete customer {C} failed")
 
 
 @pytest.mark.parametrize("serial", ["", " ", "A/B", " S1", "S\n1"])

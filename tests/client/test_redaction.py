@@ -266,3 +266,44 @@ def test_redacting_basic_credentials_keeps_the_closing_parenthesis() -> None:
 )
 def test_redaction_replaces_only_the_secret(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "token eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln expired",
+            f"token {REDACTED} expired",
+            id="bare-jwt",
+        ),
+        pytest.param("Bearer abc123", f"Bearer {REDACTED}", id="bearer"),
+        pytest.param("client_secret=hunter22&x=1", f"client_secret={REDACTED}&x=1", id="key"),
+    ],
+)
+def test_redact_replaces_exactly_the_credential(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_filter_redacts_a_record_whose_arguments_do_not_fit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A format string and arguments that do not match still log, as the raw text, redacted."""
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        logger.warning("retrying with token=%d", "abc")
+    [record] = [r for r in caplog.records if r.name == "plume_provider"]
+    assert record.getMessage() == f"retrying with token={REDACTED}"
+
+
+def test_filter_keeps_the_traceback_and_stack_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="plume_provider"):
+        try:
+            raise RuntimeError("client_secret=hunter22")
+        except RuntimeError:
+            logger.exception("boom")
+        logger.warning("here", stack_info=True)
+    failed, here = [r for r in caplog.records if r.name == "plume_provider"]
+    assert failed.exc_text is not None
+    assert failed.exc_text.startswith("Traceback (most recent call last):\n")
+    assert failed.exc_text.endswith(f"RuntimeError: client_secret={REDACTED}")
+    assert here.stack_info is not None
+    assert here.stack_info.startswith("Stack (most recent call last):")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 import respx
@@ -10,11 +12,16 @@ from plume_provider import _retry
 from plume_provider.client import PlumeClient
 from plume_provider.errors import (
     ApiError,
+    AuthenticationError,
     ConflictError,
+    NotFoundError,
+    OperationContext,
     PermissionDeniedError,
+    PlumeError,
     RateLimitedError,
     ServerError,
     TransportError,
+    ValidationError,
 )
 from plume_provider.settings import PlumeSettings
 
@@ -30,14 +37,24 @@ def waf_block(retry_after: str | None = "7") -> httpx.Response:
     return httpx.Response(403, json=body, headers=headers)
 
 
-def test_backoff_grows_within_jitter_bounds() -> None:
-    for index in range(8):
-        base = min(_retry.INITIAL_RETRY_DELAY * 2**index, _retry.MAX_RETRY_DELAY)
-        assert _retry.backoff_delay(index, lambda: 0.0) == base
-        assert _retry.backoff_delay(index, lambda: 1.0) == base * (1 - _retry.JITTER_FRACTION)
+SCHEDULE = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+"""The documented backoff: 0.5 s doubling to at most 8 s, each delay minus up to 25 % jitter."""
+
+
+def test_backoff_follows_the_documented_schedule() -> None:
+    assert [_retry.backoff_delay(i, lambda: 0.0) for i in range(6)] == SCHEDULE
+    assert [_retry.backoff_delay(i, lambda: 1.0) for i in range(6)] == [
+        0.375,
+        0.75,
+        1.5,
+        3.0,
+        6.0,
+        6.0,
+    ]
+    assert _retry.backoff_delay(12, lambda: 0.0) == 8.0
+    for index, base in enumerate(SCHEDULE):
         for _ in range(20):
-            delay = _retry.backoff_delay(index)
-            assert base * (1 - _retry.JITTER_FRACTION) <= delay <= base
+            assert 0.75 * base <= _retry.backoff_delay(index) <= base
 
 
 @pytest.mark.parametrize(
@@ -66,10 +83,8 @@ def test_idempotent_calls_retry_with_growing_delays(
     assert client.get_customer("c1").id == "c1"
     assert route.call_count == 4
     assert len(sleeps) == 3
-    for index, delay in enumerate(sleeps):
-        base = _retry.INITIAL_RETRY_DELAY * 2**index
-        assert base * (1 - _retry.JITTER_FRACTION) <= delay <= base
-    assert sleeps[2] > sleeps[0]
+    for delay, base in zip(sleeps, SCHEDULE, strict=False):
+        assert 0.75 * base <= delay <= base
 
 
 def test_gives_up_after_max_retries(
@@ -93,16 +108,32 @@ def test_5xx_retry_after_is_honoured(
     assert sleeps == [3.0]
 
 
-@pytest.mark.parametrize("status", [400, 404, 409, 422])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        pytest.param(400, ValidationError, id="400"),
+        pytest.param(401, AuthenticationError, id="401"),
+        pytest.param(404, NotFoundError, id="404"),
+        pytest.param(409, ConflictError, id="409"),
+        pytest.param(422, ValidationError, id="422"),
+    ],
+)
 def test_client_errors_are_not_retried(
-    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps, status: int
+    client: PlumeClient,
+    mock: respx.MockRouter,
+    sleeps: Sleeps,
+    status: int,
+    error: type[ApiError],
 ) -> None:
     route = mock.patch(URL).mock(return_value=plume_error(status))
     from plume_provider.models import CustomerUpdate
 
-    with pytest.raises(ApiError):
+    with pytest.raises(error) as info:
         client.update_customer("c1", CustomerUpdate(name="x"))
-    assert route.call_count == 1
+    assert type(info.value) is error
+    assert info.value.status == status
+    # 401 is resent once after a token refresh (the auth flow), never by the retry loop.
+    assert route.call_count == (2 if status == 401 else 1)
     assert sleeps == []
 
 
@@ -132,8 +163,61 @@ def test_429_without_retry_after_backs_off(
 ) -> None:
     mock.get(URL).mock(side_effect=[httpx.Response(429), httpx.Response(200, json=CUSTOMER)])
     client.get_customer("c1")
-    assert len(sleeps) == 1
-    assert _retry.RATE_LIMIT_MIN_WAIT <= sleeps[0] <= _retry.INITIAL_RETRY_DELAY * 4
+    # The first backoff (0.375-0.5 s) is raised to the 1 s minimum wait of a rate limit.
+    assert sleeps == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        pytest.param("0", 1.0, id="zero-becomes-1s"),
+        pytest.param("0.2", 1.0, id="sub-second-becomes-1s"),
+        pytest.param("3", 3.0, id="honoured"),
+    ],
+)
+def test_waf_wait_is_at_least_one_second(
+    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps, retry_after: str, expected: float
+) -> None:
+    mock.get(URL).mock(side_effect=[waf_block(retry_after), httpx.Response(200, json=CUSTOMER)])
+    client.get_customer("c1")
+    assert sleeps == [expected]
+
+
+def test_every_retry_waits_the_documented_delay(
+    settings: PlumeSettings, mock: respx.MockRouter, sleeps: Sleeps
+) -> None:
+    """Six 502s, then success: the waits are 0.5, 1, 2, 4, 8, 8 s, each minus up to 25 %."""
+    six = settings.model_copy(update={"max_retries": 6})
+    route = mock.get(URL).mock(
+        side_effect=[plume_error(502)] * 6 + [httpx.Response(200, json=CUSTOMER)]
+    )
+    with PlumeClient(six, sleep=sleeps) as c:
+        assert c.get_customer("c1").id == "c1"
+    assert route.call_count == 7
+    assert len(sleeps) == 6
+    for delay, base in zip(sleeps, SCHEDULE, strict=True):
+        assert 0.75 * base <= delay <= base, sleeps
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "honoured"),
+    [
+        pytest.param("60", True, id="60s-honoured"),
+        pytest.param("61", False, id="61s-backoff-instead"),
+        pytest.param("0", False, id="0s-backoff-instead"),
+    ],
+)
+def test_5xx_retry_after_is_honoured_up_to_a_minute(
+    client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps, retry_after: str, honoured: bool
+) -> None:
+    slow = httpx.Response(503, headers={"Retry-After": retry_after}, json={})
+    mock.get(URL).mock(side_effect=[slow, httpx.Response(200, json=CUSTOMER)])
+    client.get_customer("c1")
+    if honoured:
+        assert sleeps == [float(retry_after)]
+    else:
+        assert len(sleeps) == 1
+        assert 0.375 <= sleeps[0] <= 0.5
 
 
 def test_waf_gives_up_at_the_wait_cap_and_says_how_long(
@@ -205,3 +289,101 @@ def test_server_error_after_retries(client: PlumeClient, mock: respx.MockRouter)
     with pytest.raises(ServerError) as info:
         client.get_customer("c1")
     assert info.value.api_message == "boom"
+
+
+# -- the loop's contract for calls that must not be sent twice --------------------------------
+# No client method is non-idempotent without a probe today (register has one), so these drive
+# the loop itself, as a future non-idempotent call would.
+
+POST_URL = f"{API}/Customers/register"
+
+
+Outcome = Callable[[httpx.Request], httpx.Response | Exception]
+
+
+def run_loop(
+    outcomes: list[Outcome],
+    *,
+    sleeps: Sleeps,
+    idempotent: bool,
+    probe: Callable[[], object | None] | None = None,
+) -> tuple[int, object]:
+    """Run the loop over `outcomes` (one per attempt); (attempts made, result or error)."""
+    request = httpx.Request("POST", POST_URL)
+    pending = list(outcomes)
+    attempts = 0
+
+    def send() -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        outcome = pending.pop(0)(request)
+        if isinstance(outcome, Exception):
+            raise outcome
+        outcome.request = request
+        return outcome
+
+    policy = _retry.RetryPolicy(max_retries=5, max_rate_limit_wait=60, sleep=sleeps)
+    context = OperationContext("register_customer", "register customer accountId=A", {})
+    try:
+        result: object = _retry.send_with_retries(
+            send, request, context=context, policy=policy, idempotent=idempotent, probe=probe
+        )
+    except PlumeError as err:
+        result = err
+    return attempts, result
+
+
+def ok(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(lambda r: httpx.ReadTimeout("lost", request=r), id="read-timeout"),
+        pytest.param(lambda r: httpx.ReadTimeout("lost"), id="read-timeout-without-request"),
+        pytest.param(lambda r: httpx.RemoteProtocolError("dropped", request=r), id="dropped"),
+        pytest.param(lambda r: plume_error(502), id="502"),
+        pytest.param(lambda r: plume_error(500), id="500"),
+    ],
+)
+def test_non_idempotent_call_without_probe_is_sent_once_when_the_outcome_is_unknown(
+    sleeps: Sleeps, lost: Callable[[httpx.Request], httpx.Response | Exception]
+) -> None:
+    attempts, result = run_loop([lost, ok], sleeps=sleeps, idempotent=False)
+    assert attempts == 1, "resent although the first attempt may have taken effect"
+    assert isinstance(result, TransportError | ServerError)
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        pytest.param(lambda r: httpx.ReadTimeout("lost", request=r), id="read-timeout"),
+        pytest.param(lambda r: plume_error(502), id="502"),
+    ],
+)
+def test_non_idempotent_call_with_probe_asks_before_resending(
+    sleeps: Sleeps, lost: Callable[[httpx.Request], httpx.Response | Exception]
+) -> None:
+    asked: list[int] = []
+
+    def probe() -> object | None:
+        asked.append(1)
+        return None
+
+    attempts, result = run_loop([lost, ok], sleeps=sleeps, idempotent=False, probe=probe)
+    assert attempts == 2
+    assert asked == [1]
+    assert isinstance(result, httpx.Response)
+    assert result.status_code == 200
+
+
+def test_non_idempotent_call_is_resent_when_it_never_left(sleeps: Sleeps) -> None:
+    attempts, result = run_loop(
+        [lambda r: httpx.ConnectError("refused", request=r), ok],
+        sleeps=sleeps,
+        idempotent=False,
+    )
+    assert attempts == 2
+    assert isinstance(result, httpx.Response)

@@ -69,13 +69,38 @@ def test_inventory_file_adds_partners_and_nodes(
         lab.close()
 
 
-def test_json_inventory_and_bad_inventory(tmp_path: Path) -> None:
+def test_json_inventory_adds_its_nodes(emulator_factory: EmulatorFactory, tmp_path: Path) -> None:
     good = tmp_path / "inv.json"
     good.write_text(
-        json.dumps({"nodes": [{"serialNumber": "LAB-J-1", "partnerId": "lab-partner"}]})
+        json.dumps(
+            {
+                "nodes": [
+                    {"serialNumber": "LAB-J-1", "partnerId": "lab-partner", "packId": "J-PACK"},
+                    {
+                        "serialNumber": "LAB-J-GW",
+                        "partnerId": "lab-partner",
+                        "residentialGateway": True,
+                    },
+                ]
+            }
+        )
     )
-    app = create_app(EmulatorOptions(db_path=tmp_path / "a.sqlite", inventory=good))
-    app.close()
+    server = emulator_factory(inventory=good)
+    lab = Api(server)
+    try:
+        pod = lab.request("GET", "/Partners/nodes/LAB-J-1")
+        assert pod.status_code == 200
+        assert (pod.json()["serialNumber"], pod.json()["packId"]) == ("LAB-J-1", "J-PACK")
+        assert pod.json().get("customerId") is None, "an inventory node starts unclaimed"
+        customer = lab.customer(accountId="JSON-1")
+        assert lab.claim(customer, "LAB-J-GW").status_code == 200
+        claimed = server.state()["partners"]["lab-partner"]["claimed_nodes"]
+        assert [n["serialNumber"] for n in claimed] == ["LAB-J-GW"]
+    finally:
+        lab.close()
+
+
+def test_inventory_naming_an_unknown_partner_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("nodes:\n  - {serialNumber: X-1, partnerId: nobody}\n")
     with pytest.raises(ValueError, match="nobody"):

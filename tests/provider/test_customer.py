@@ -328,9 +328,3 @@ def test_credentials_from_environment(
     assert checked.inputs["partnerId"] == "lab-partner"
     created = provider.create(checked.inputs)
     assert [c["id"] for c in lab_customers(emulator)] == [created.id]
-
-
-def test_delete_of_unknown_customer_is_success(
-    customers: CustomerProvider, account_id: Callable[[], str]
-) -> None:
-    customers.delete("0123456789abcdef01234567", {"accountId": account_id()})

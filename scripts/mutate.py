@@ -1,0 +1,100 @@
+"""`make mutate`: mutation testing of the code paths where a bug loses a household.
+
+Runs mutmut (the `mutate` extra; config in pyproject.toml `[tool.mutmut]`) over the functions
+below only -- the retry loop, register recovery, claim confirmation, unclaim and delete, the
+providers' delete and diff, redaction -- against the client and provider tests that cover them,
+then prints the score and every surviving mutant. Exits 1 if a survivor is not explained in
+docs/testing.md (each one there is either killed by a named test or argued equivalent).
+Not part of `make test`: a complete run takes longer than 45 min on two shared cores
+(docs/testing.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MUTMUT = Path(sys.executable).with_name("mutmut")
+DOC = REPO / "docs" / "testing.md"
+
+FUNCTIONS = [
+    # the retry loop (plume_provider/_retry.py)
+    "plume_provider._retry.x_send_with_retries",
+    "plume_provider._retry.x_backoff_delay",
+    "plume_provider._retry.x__request_sent",
+    # register recovery, claim confirmation, unclaim and delete (plume_provider/client.py)
+    "plume_provider.client.xǁPlumeClientǁregister_customer",
+    "plume_provider.client.xǁPlumeClientǁ_find_registered",
+    "plume_provider.client.xǁPlumeClientǁclaim_node",
+    "plume_provider.client.xǁPlumeClientǁ_confirm_claim",
+    "plume_provider.client.x__pick",
+    "plume_provider.client.xǁPlumeClientǁunclaim_node",
+    "plume_provider.client.xǁPlumeClientǁdelete_customer",
+    # the providers' delete and diff (plume_provider/resources/customer.py, node.py)
+    "plume_provider.resources.customer.xǁCustomerProviderǁdelete",
+    "plume_provider.resources.customer.xǁCustomerProviderǁ_confirmed_unknown",
+    "plume_provider.resources.customer.xǁCustomerProviderǁdiff",
+    "plume_provider.resources.customer.xǁCustomerProviderǁ_normalize",
+    "plume_provider.resources.customer.x__with_defaults",
+    "plume_provider.resources.node.xǁNodeProviderǁdelete",
+    "plume_provider.resources.node.xǁNodeProviderǁdiff",
+    "plume_provider.resources.node.x__where",
+    # redaction (plume_provider/redaction.py)
+    "plume_provider.redaction.x_register_secret",
+    "plume_provider.redaction.xǁ_SecretRegistryǁadd",
+    "plume_provider.redaction.x__replace",
+    "plume_provider.redaction.x_redact",
+    "plume_provider.redaction.xǁRedactingFilterǁfilter",
+]
+
+STATUS = {0: "survived", 1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout"}
+
+
+def results() -> dict[str, str]:
+    """Mutant name -> status, for the mutants of FUNCTIONS."""
+    found: dict[str, str] = {}
+    for meta in (REPO / "mutants").rglob("*.meta"):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if re.sub(r"__mutmut_\d+$", "", name) in FUNCTIONS:
+                found[name] = STATUS.get(code, f"exit {code}")
+    return found
+
+
+def main() -> int:
+    shutil.rmtree(REPO / "mutants", ignore_errors=True)  # every run from scratch: no stale verdicts
+    started = time.monotonic()
+    patterns = [f"{name}__mutmut_*" for name in FUNCTIONS]
+    run = subprocess.run(
+        [str(MUTMUT), "run", "--max-children", "2", *patterns], cwd=REPO, check=False
+    )
+    minutes = (time.monotonic() - started) / 60
+    found = results()
+    counts = Counter(found.values())
+    checked = counts["killed"] + counts["survived"] + counts["timeout"]
+    killed = counts["killed"] + counts["timeout"]
+    survivors = sorted(name for name, status in found.items() if status == "survived")
+    print(f"\nmake mutate: {len(found)} mutants in {len(FUNCTIONS)} functions, {minutes:.1f} min")
+    print(f"  killed {killed} of {checked} ({100 * killed / max(checked, 1):.1f} %)", end="")
+    print(f"; {counts['timeout']} of the kills by timeout; other: {dict(counts)}")
+    documented = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+    unexplained = [name for name in survivors if name.split(".")[-1] not in documented]
+    for name in survivors:
+        flag = "  (not in docs/testing.md)" if name in unexplained else ""
+        print(f"  survived: {name}{flag}")
+    if survivors:
+        print(f"  see one with: {MUTMUT.relative_to(REPO)} show <name>")
+    if run.returncode != 0:
+        print(f"mutmut exited {run.returncode}", file=sys.stderr)
+        return 1
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
