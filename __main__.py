@@ -92,6 +92,8 @@ async def main() -> None:
                     location_id=customer.location_id,
                     serial_number=node_spec.serial_number,
                     nickname=node_spec.nickname,
+                    # a customer taken over keeps its claimed nodes: read them, claim nothing
+                    adopt=True if spec.import_id is not None or spec.adopt else None,
                 ),
             )
         await asyncio.sleep(0)

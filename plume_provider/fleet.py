@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,22 +174,30 @@ Where = Callable[[int, Sequence[int | str]], str]
 
 def _duplicates(customers: list[Mapping[str, Any]], where: Where) -> list[str]:
     """Accounts and serials declared twice (inline or in the fleet file), found in the raw config
-    so they are reported together with any field problems."""
+    so they are reported together with any field problems. Locations are worded only for the
+    duplicates (a 10,000-customer file has 20,000 values to index)."""
     problems: list[str] = []
-    accounts: defaultdict[str, list[str]] = defaultdict(list)
-    serials: defaultdict[str, list[str]] = defaultdict(list)
+    accounts: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
+    serials: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
     for i, customer in enumerate(customers):
         account = customer.get("accountId")
         if isinstance(account, str):  # anything else already fails validation
-            accounts[account].append(where(i, ("accountId",)))
-        for j, node in enumerate(_items(customer.get("nodes"))):
-            serial = node.get("serialNumber")
+            accounts.setdefault(account, []).append((i, ("accountId",)))
+        nodes = customer.get("nodes")
+        if not isinstance(nodes, list):
+            continue
+        for j, node in enumerate(nodes):
+            serial = node.get("serialNumber") if isinstance(node, Mapping) else None
             if isinstance(serial, str):
-                serials[serial].append(where(i, ("nodes", j, "serialNumber")))
+                serials.setdefault(serial, []).append((i, ("nodes", j, "serialNumber")))
     for kind, seen in (("accountId", accounts), ("serial", serials)):
-        for value, paths in seen.items():
+        for value, places in seen.items():
+            if len(places) < 2:
+                continue
+            first = where(*places[0])
             problems.extend(
-                f"{path}: {kind} {value!r} is already declared at {paths[0]}" for path in paths[1:]
+                f"{where(*place)}: {kind} {value!r} is already declared at {first}"
+                for place in places[1:]
             )
     return problems
 
