@@ -95,6 +95,9 @@ async def main() -> None:
                     # a customer taken over keeps its claimed nodes: read them, claim nothing
                     adopt=True if spec.import_id is not None or spec.adopt else None,
                 ),
+                # a customer's own protect covers its household's nodes too (a discovered
+                # customer's hardware); the stack-wide flag protects customers only
+                opts=pulumi.ResourceOptions(protect=True) if spec.protect else None,
             )
         await asyncio.sleep(0)
 

@@ -21,9 +21,10 @@ Plume and write
 
 API calls (the minimum that decides each case), per CRM customer:
 
-* in Plume: 2 — the search by accountId (name, email, location ids) and the node list of its
-  location; +1 (list locations) when the CRM gives a `profile`; +1 node lookup per CRM serial
-  not claimed there;
+* in Plume: 3 — the search by accountId (name, email, location ids), its locations (the
+  profile: taking a customer over refuses a profile other than the live one, so the fleet file
+  carries the live profile when the CRM has none) and the node list of its first location; +1
+  node lookup per CRM serial not claimed there;
 * not in Plume: 1 — the search (404); +1 node lookup per CRM serial.
 
 The calls go through `PlumeClient`, so its rate limit (`PLUME_REQUESTS_PER_SECOND`, default 6 a
@@ -302,21 +303,22 @@ def _reconcile(spec: CustomerSpec, lookups: _Lookups, discovery: Discovery) -> N
         for key, wanted in (("name", spec.name), ("email", spec.email))
         if wanted is not None and live.get(key) != wanted
     ]
-    if "profile" in spec.model_fields_set:
-        profile = lookups.profile(customer_id)
-        if profile and profile != spec.profile:
-            differences.append(
-                Finding(
-                    account,
-                    DIFFERS,
-                    "",
-                    "profile",
-                    profile,
-                    spec.profile,
-                    "kept live: a profile change replaces the customer",
-                )
+    profile = lookups.profile(customer_id)
+    if profile and "profile" not in spec.model_fields_set:
+        entry["profile"] = profile  # a take-over refuses another profile than the live one
+    elif profile and profile != spec.profile:
+        differences.append(
+            Finding(
+                account,
+                DIFFERS,
+                "",
+                "profile",
+                profile,
+                spec.profile,
+                "kept live: a profile change replaces the customer",
             )
-            entry["profile"] = profile
+        )
+        entry["profile"] = profile
     location_ids: list[str] = live.get("locationIds") or []
     claimed_here: dict[str, str | None] = {}
     if location_ids:

@@ -20,6 +20,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import VENV, CliLab
 
 REGISTER = "/api/Customers/register"
@@ -138,6 +140,7 @@ def api_calls(lab: CliLab) -> int:
     return sum(n for key, n in lab.api_requests().items())
 
 
+@pytest.mark.timeout(1500)
 def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path: Path) -> None:
     seed(cli_lab)
     crm = tmp_path / "crm.csv"
@@ -181,10 +184,11 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
     total = len(journal.read_text().splitlines())
     assert f"from the journal {journal}" in second.stdout
     assert api_calls(cli_lab) - calls_first == total - journaled  # nothing answered twice
-    # The minimal calls: search for each, node list for each existing one, a lookup per CRM
-    # serial not claimed at its customer (3 moved, 10 + 2 of the new customers).
+    # The minimal calls: search for each, locations and node list for each existing one, a
+    # lookup per CRM serial not claimed at its customer (3 moved, 10 + 2 of the new customers).
     assert Counter(line.split('"key"')[0] for line in journal.read_text().splitlines()) == {
         '{"call": "search", ': EXISTING + NEW,
+        '{"call": "locations", ': EXISTING,
         '{"call": "nodes", ': EXISTING,
         '{"call": "lookup", ': len(MOVED) + len(NEW_WITH_GATEWAY) + len(NEW_UNKNOWN_SERIAL),
     }
@@ -259,15 +263,26 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
     assert live[account(25)]["email"] == "crm-25@example.org"
     assert cli_lab.claimed()[gateway(1)] == live[account(1)]["id"]
 
-    # destroy is refused for the discovered customers until protect is lifted.
+    # destroy is refused for the discovered customers (and their nodes) until protect is lifted;
+    # it deletes what is not protected: the new customers and their nodes.
     refused = cli_lab.destroy(check=False)
     assert refused.returncode != 0
     assert "protect" in refused.output
     remaining = {c["accountId"] for c in cli_lab.partner()["customers"]}
-    assert {account(i) for i in range(1, EXISTING + 1)} <= remaining
-    cli_lab.pulumi("state", "unprotect", "--all", "--yes", "--stack", cli_lab.stack)
-    cli_lab.destroy()
-    assert cli_lab.partner()["customers"] == []
+    assert remaining == {account(i) for i in range(1, EXISTING + 1)}
+    claimed = cli_lab.claimed()
+    assert {gateway(i) for i in WITH_GATEWAY} <= set(claimed)
+    assert not any(serial.startswith("LAB-GW-03") for serial in claimed)  # the new ones' went
+
+    for urn in (cli_lab.customer_urn(account(1)), cli_lab.node_urn(gateway(1))):
+        cli_lab.pulumi("state", "unprotect", urn, "--yes", "--stack", cli_lab.stack)
+    lifted = cli_lab.destroy(check=False)
+    assert lifted.returncode != 0  # the other 299 are still protected
+    assert sorted(lifted.urns("delete")) == sorted(
+        [cli_lab.customer_urn(account(1)), cli_lab.node_urn(gateway(1))]
+    )
+    remaining = {c["accountId"] for c in cli_lab.partner()["customers"]}
+    assert remaining == {account(i) for i in range(2, EXISTING + 1)}
 
 
 def test_discover_refuses_a_bad_crm_file_before_any_call(cli_lab: CliLab, tmp_path: Path) -> None:
