@@ -8,6 +8,11 @@ The program is asynchronous (`pulumi.run`) for one reason: the Python SDK sends 
 to the engine until the program yields, so a synchronous body declaring 1,500 resources keeps
 the whole fleet waiting ~3 s before the first API call. Yielding after each customer lets the
 engine start on the first customers while the rest are still being declared.
+
+Rollout waves: the program exports the wave it deployed (`wave`) and reads the previous one
+back through a `StackReference` to its own stack (the last completed update's outputs), so a
+lower `plume-fleet:wave` is refused before any resource is declared, hence before any API call,
+unless `plume-fleet:allowShrink` is true.
 """
 
 import asyncio
@@ -15,7 +20,14 @@ import asyncio
 import pulumi
 import pulumi.runtime.config
 
-from plume_provider.fleet import FLEET_CONFIG_KEYS, CustomerSpec, Fleet, load_fleet
+from plume_provider.fleet import (
+    FLEET_CONFIG_KEYS,
+    CustomerSpec,
+    Fleet,
+    FleetConfigError,
+    load_fleet,
+    shrink_problem,
+)
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
 
 
@@ -33,7 +45,9 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
             adopt=spec.adopt,
             import_id=spec.import_id,
         ),
-        opts=pulumi.ResourceOptions(protect=fleet.protect, retain_on_delete=fleet.retain_on_delete),
+        opts=pulumi.ResourceOptions(
+            protect=fleet.protects(spec), retain_on_delete=fleet.retain_on_delete
+        ),
     )
 
 
@@ -46,12 +60,29 @@ def fleet_config() -> dict[str, str | None]:
     return {key: config.get(key) for key in sorted(keys | set(FLEET_CONFIG_KEYS))}
 
 
+async def previous_wave() -> int | None:
+    """The `wave` output of this stack's last update (None before the first, or before waves)."""
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    own = pulumi.StackReference(
+        f"{pulumi.get_organization()}/{project}/{stack}", opts=pulumi.ResourceOptions()
+    )
+    details = await own.get_output_details("wave")
+    value = details.value  # numbers come back from the engine as floats
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        return None
+    return int(value)
+
+
 async def main() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
     fleet = load_fleet(fleet_config())
+    if fleet.uses_waves:
+        refused = shrink_problem(fleet, await previous_wave())
+        if refused is not None:
+            raise FleetConfigError([refused])
     customers: dict[str, PlumeCustomer] = {}
     nodes: dict[str, PlumeNode] = {}
-    for spec in fleet.customers:
+    for spec in fleet.declared():
         customer = customers[spec.account_id] = declare_customer(spec, fleet)
         for node_spec in spec.nodes:
             nodes[node_spec.serial_number] = PlumeNode(
@@ -61,7 +92,12 @@ async def main() -> None:
                     location_id=customer.location_id,
                     serial_number=node_spec.serial_number,
                     nickname=node_spec.nickname,
+                    # a customer taken over keeps its claimed nodes: read them, claim nothing
+                    adopt=True if spec.import_id is not None or spec.adopt else None,
                 ),
+                # a customer's own protect covers its household's nodes too (a discovered
+                # customer's hardware); the stack-wide flag protects customers only
+                opts=pulumi.ResourceOptions(protect=True) if spec.protect else None,
             )
         await asyncio.sleep(0)
 
@@ -83,6 +119,8 @@ async def main() -> None:
             for serial, n in nodes.items()
         },
     )
+    if fleet.uses_waves:
+        pulumi.export("wave", fleet.deployed_wave)
     pulumi.export(
         "licensesInUse",
         pulumi.Output.all(*(n.id for n in nodes.values())).apply(

@@ -1,24 +1,31 @@
-"""The fleet a stack declares (`plume-fleet:customers`), validated as a whole before any resource.
+"""The fleet a stack declares (`plume-fleet:customers` and/or `plume-fleet:fleetFile`), validated
+as a whole before any resource.
 
 Field rules are the client's own input types (quotes, email, serial), so the fleet and the API
 calls can never disagree; on top of them the fleet checks what only the whole list can show: an
 accountId or a serial declared twice. `load_fleet` reports every problem at once, each with its
-path (`customers[2].nodes[0].serialNumber`), so an operator fixes the config in one pass.
+path (`customers[2].nodes[0].serialNumber`, or `fleets/pilot.csv:1042:email` for a fleet
+file, see `fleet_file`), so an operator fixes the config in one pass.
+
+Rollout waves: a customer's `wave` (default 1); `plume-fleet:wave: N` declares waves 1..N only.
+`Fleet.declared()` is that selection, `shrink_problem` the refusal of a lower wave than the
+deployed one (which the program reads from its own stack output `wave`).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.errors import InputValidationError
+from plume_provider.fleet_file import FileLocator, parse_fleet_file
 from plume_provider.models import (
     AcceptLanguage,
     AccountId,
@@ -38,9 +45,12 @@ __all__ = [
     "FleetConfigError",
     "NodeSpec",
     "load_fleet",
+    "shrink_problem",
 ]
 
-FLEET_CONFIG_KEYS = ("customers", "protect", "retainOnDelete")
+FLEET_CONFIG_KEYS = ("customers", "fleetFile", "protect", "retainOnDelete", "wave", "allowShrink")
+
+Wave = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
 
 class FleetConfigError(InputValidationError):
@@ -51,7 +61,8 @@ class FleetConfigError(InputValidationError):
         listing = "\n".join(f"  - {problem}" for problem in problems)
         super().__init__(
             f"the fleet in stack config (plume-fleet:*) has {len(problems)} problem(s); "
-            f"fix them in stacks/Pulumi.<stack>.yaml and run again:\n{listing}",
+            f"fix them in stacks/Pulumi.<stack>.yaml (or the fleet file) and run again:"
+            f"\n{listing}",
             [tuple(problem.split(": ", 1)) for problem in problems],  # type: ignore[misc]
         )
 
@@ -83,15 +94,65 @@ class CustomerSpec(_Spec):
     onboarding_checkpoint: OnboardingCheckpoint | None = None
     adopt: StrictBool = False
     import_id: CustomerId | None = None
+    protect: StrictBool | None = None
+    wave: Wave | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
+
+    @property
+    def rollout_wave(self) -> int:
+        """The wave this customer is declared in (1 when none is given)."""
+        return self.wave or 1
 
 
 class Fleet(_Spec):
     """Everything a stack declares."""
 
     customers: list[CustomerSpec] = Field(default_factory=list)
+    fleet_file: str | None = None
     protect: StrictBool = False
     retain_on_delete: StrictBool = False
+    wave: Wave | None = None
+    allow_shrink: StrictBool = False
+
+    def protects(self, customer: CustomerSpec) -> bool:
+        """The customer's own `protect`, else the stack's."""
+        return self.protect if customer.protect is None else customer.protect
+
+    @property
+    def uses_waves(self) -> bool:
+        """`plume-fleet:wave` is set or a customer names its wave."""
+        return self.wave is not None or any(c.wave is not None for c in self.customers)
+
+    @property
+    def deployed_wave(self) -> int:
+        """The highest wave this run declares: `plume-fleet:wave`, else the fleet's highest."""
+        if self.wave is not None:
+            return self.wave
+        return max((c.rollout_wave for c in self.customers), default=1)
+
+    def declared(self) -> list[CustomerSpec]:
+        """The customers of waves 1..`deployed_wave`."""
+        top = self.deployed_wave
+        return [c for c in self.customers if c.rollout_wave <= top]
+
+
+def shrink_problem(fleet: Fleet, previous_wave: int | None) -> str | None:
+    """Why this run may not lower the wave from `previous_wave` (the stack output `wave` of the
+    last update), or None. Customers of the waves above the new one would be destroyed."""
+    if previous_wave is None or fleet.allow_shrink or fleet.deployed_wave >= previous_wave:
+        return None
+    new = fleet.deployed_wave
+    removed = [c.account_id for c in fleet.customers if new < c.rollout_wave <= previous_wave]
+    if not removed:
+        return None
+    more = f" and {len(removed) - 50} more" if len(removed) > 50 else ""
+    shown = ", ".join(removed[:50]) + more
+    return (
+        f"plume-fleet:wave: lowering the wave from {previous_wave} to {new} would destroy "
+        f"{len(removed)} customer(s) of waves {new + 1}..{previous_wave}: {shown}; nothing was "
+        "called. Set plume-fleet:wave back to "
+        f"{previous_wave}, or set plume-fleet:allowShrink: true to remove them on purpose"
+    )
 
 
 def _path(location: Iterable[int | str]) -> str:
@@ -107,24 +168,36 @@ def _items(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)]
 
 
-def _duplicates(raw: Mapping[str, Any]) -> list[str]:
-    """Accounts and serials declared twice, found in the raw config so they are reported
-    together with any field problems."""
+Where = Callable[[int, Sequence[int | str]], str]
+"""(customer index, location inside it) -> the text naming it (`customers[2].email`)."""
+
+
+def _duplicates(customers: list[Mapping[str, Any]], where: Where) -> list[str]:
+    """Accounts and serials declared twice (inline or in the fleet file), found in the raw config
+    so they are reported together with any field problems. Locations are worded only for the
+    duplicates (a 10,000-customer file has 20,000 values to index)."""
     problems: list[str] = []
-    accounts: defaultdict[str, list[str]] = defaultdict(list)
-    serials: defaultdict[str, list[str]] = defaultdict(list)
-    for i, customer in enumerate(_items(raw.get("customers"))):
+    accounts: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
+    serials: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
+    for i, customer in enumerate(customers):
         account = customer.get("accountId")
         if isinstance(account, str):  # anything else already fails validation
-            accounts[account].append(f"customers[{i}].accountId")
-        for j, node in enumerate(_items(customer.get("nodes"))):
-            serial = node.get("serialNumber")
+            accounts.setdefault(account, []).append((i, ("accountId",)))
+        nodes = customer.get("nodes")
+        if not isinstance(nodes, list):
+            continue
+        for j, node in enumerate(nodes):
+            serial = node.get("serialNumber") if isinstance(node, Mapping) else None
             if isinstance(serial, str):
-                serials[serial].append(f"customers[{i}].nodes[{j}].serialNumber")
+                serials.setdefault(serial, []).append((i, ("nodes", j, "serialNumber")))
     for kind, seen in (("accountId", accounts), ("serial", serials)):
-        for value, paths in seen.items():
+        for value, places in seen.items():
+            if len(places) < 2:
+                continue
+            first = where(*places[0])
             problems.extend(
-                f"{path}: {kind} {value!r} is already declared at {paths[0]}" for path in paths[1:]
+                f"{where(*place)}: {kind} {value!r} is already declared at {first}"
+                for place in places[1:]
             )
     return problems
 
@@ -182,12 +255,14 @@ def _reason(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def load_fleet(config: Mapping[str, str | None]) -> Fleet:
+def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fleet:
     """Validate the stack's fleet config; raise `FleetConfigError` listing every problem.
 
     `config` maps the keys of `FLEET_CONFIG_KEYS` to their raw stack config values: Pulumi hands
     lists and booleans to a program as JSON text. Any other key in `config` (the program passes
     every `plume-fleet:*` key it finds) is reported as unknown, with the likely intended one.
+    `fleetFile` is read relative to `root` (the project directory, the program's working
+    directory); its customers come after the inline ones, and both are validated together.
     """
     raw: dict[str, Any] = {}
     problems: list[str] = [
@@ -199,16 +274,55 @@ def load_fleet(config: Mapping[str, str | None]) -> Fleet:
         text = config.get(key)
         if text is None:
             continue
+        if key == "fleetFile":
+            raw[key] = text
+            continue
         try:
             raw[key] = json.loads(text, parse_int=_parse_int)
         except ValueError:
             raw[key] = text
+    inline = raw.get("customers")
+    inline_items = _items(inline)
+    locator: FileLocator | None = None
+    file_customers: list[Any] = []
+    fleet_file = raw.get("fleetFile")
+    if isinstance(fleet_file, str) and fleet_file.strip():
+        parsed = parse_fleet_file((root or Path.cwd()) / fleet_file, fleet_file, _unknown_column)
+        problems += parsed.problems
+        locator = parsed.locator
+        file_customers = parsed.customers
+    elif fleet_file is not None:
+        problems.append("fleetFile: must be a path such as fleets/pilot.csv")
+    offset = len(inline) if isinstance(inline, list) else 0
+
+    def where(index: int, loc: Sequence[int | str]) -> str:
+        if locator is not None and index >= offset:
+            return locator.where(index - offset, loc)
+        return _path(("customers", index, *loc))
+
+    combined = dict(raw)
+    if file_customers:
+        combined["customers"] = [*(inline if isinstance(inline, list) else []), *file_customers]
     fleet: Fleet | None = None
     try:
-        fleet = Fleet.model_validate(raw)
+        fleet = Fleet.model_validate(combined)
     except PydanticValidationError as err:
-        problems += [f"{_path(e['loc'])}: {_reason(e)}" for e in err.errors(include_url=False)]
-    problems.extend(_duplicates(raw))
+        for error in err.errors(include_url=False):
+            loc = tuple(error["loc"])
+            if len(loc) >= 2 and loc[0] == "customers" and isinstance(loc[1], int):
+                path = where(loc[1], loc[2:])
+            else:
+                path = _path(loc)
+            problems.append(f"{path}: {_reason(error)}")
+    every = [*inline_items, *(c for c in file_customers if isinstance(c, Mapping))]
+    if len(every) == offset + len(file_customers):
+        problems.extend(_duplicates(every, where))
+    else:  # a non-mapping entry shifts indices; report duplicates per source
+        problems.extend(_duplicates(inline_items, where))
     if problems or fleet is None:
         raise FleetConfigError(problems)
     return fleet
+
+
+def _unknown_column(column: str, expected: Sequence[str], what: str) -> str:
+    return _unknown_key(column, expected).replace("unknown key", f"unknown {what}", 1)

@@ -75,6 +75,8 @@ def character_problem(value: str) -> str | None:
     decode) and cannot be sent as UTF-8; control and other invisible characters are named with
     their code point and Unicode name, so the operator can find them.
     """
+    if value.isprintable():  # the common case, without a Python loop per character
+        return None
     for char in value:
         if char.isprintable():
             continue

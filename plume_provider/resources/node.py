@@ -1,6 +1,9 @@
 """`PlumeNode`: a node (gateway or pod) claimed at a customer's location, declared in code.
 
-Input properties: `customerId`, `locationId`, `serialNumber` (all required), `nickname`.
+Input properties: `customerId`, `locationId`, `serialNumber` (all required), `nickname`,
+`adopt` (the node is expected to be claimed at that location already: create reads it there,
+one list call, and claims it only if it is not; `plume-fleet discover` sets it on the nodes of
+discovered customers so bringing them under code claims nothing).
 Outputs: every node field of Plume's API in camelCase (`serialNumber`, `nodeId` for Plume's
 `id`, `nickname`, `residentialGateway`, `radioMac24`, ..., `version` for `_version`,
 `createdAt`, `updatedAt`) plus `customerId` and `locationId`.
@@ -26,7 +29,7 @@ from pulumi.dynamic import (
     ReadResult,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
@@ -47,7 +50,7 @@ from plume_provider.resources.base import (
 
 __all__ = ["NODE_DIFF", "NodeProvider", "PlumeNode", "PlumeNodeArgs"]
 
-INPUTS = ("customerId", "locationId", "serialNumber", "nickname")
+INPUTS = ("customerId", "locationId", "serialNumber", "nickname", "adopt")
 _RENAMED = {"id": "nodeId"}
 NODE_FIELDS: dict[str, str] = {
     _RENAMED.get(name, to_camel(name)): name for name in Node.model_fields
@@ -72,6 +75,7 @@ class _NodeInputs(BaseModel):
     location_id: LocationId
     serial_number: SerialNumber
     nickname: Nickname | None = None
+    adopt: StrictBool | None = None
 
 
 def _outputs(node: Node, declared: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,10 +120,21 @@ class NodeProvider(PlumeProviderBase):
         return NODE_DIFF.diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Claim the node; already claimed at this location counts as success (adopted)."""
+        """Claim the node; already claimed at this location counts as success (adopted).
+        With `adopt: true` the location's nodes are read first, and a node found there is
+        taken over without a claim call (renamed if the nickname differs)."""
         customer_id, location_id, serial = _where(props)
         nickname = props.get("nickname")
         client = self.client
+        if props.get("adopt") is True:
+            found = _pick_serial(client.list_nodes(customer_id, location_id), serial)
+            if found is not None:
+                if nickname is not None and found.nickname != nickname:
+                    found = client.rename_node(
+                        customer_id, location_id, found.id or serial, nickname
+                    )
+                logger.info("node %s: already claimed at location %s, adopted", serial, location_id)
+                return CreateResult(found.serial_number, _outputs(found, props))
         result = client.claim_node(customer_id, location_id, serial, nickname)
         node = result.node
         if nickname is not None and node.nickname != nickname:
@@ -210,6 +225,10 @@ class NodeProvider(PlumeProviderBase):
                 raise
 
 
+def _pick_serial(nodes: list[Node], serial: str) -> Node | None:
+    return next((n for n in nodes if n.serial_number == serial), None)
+
+
 def _where(props: Mapping[str, Any], serial: str | None = None) -> tuple[str, str, str]:
     """(customerId, locationId, serialNumber) of a node's properties."""
     customer_id = props.get("customerId")
@@ -236,12 +255,14 @@ class PlumeNodeArgs:
     """Serial number; must be in the partner's inventory and not claimed elsewhere."""
     nickname: pulumi.Input[str] | None = None
     """Friendly name of the node; changing it renames in place."""
+    adopt: pulumi.Input[bool] | None = None
+    """Expect the node claimed at the location already: read it there instead of claiming."""
 
 
 class PlumeNode(PlumeResource, module="plume", name="Node"):
     """A claimed Plume node; type `pulumi-python:dynamic/plume:Node`; id: the serial number."""
 
-    _PROPERTIES = OUTPUTS
+    _PROPERTIES = (*OUTPUTS, "adopt")
     _ARGS = PlumeNodeArgs
 
     serial_number: pulumi.Output[str]

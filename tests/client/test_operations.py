@@ -282,6 +282,7 @@ def test_register_recovery_takes_a_customer_without_partner_id_as_ours(
             200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
         )
     )
+
     def created_now_without_partner(request: httpx.Request) -> httpx.Response:
         body = created_now(request).json()
         return httpx.Response(200, json={k: v for k, v in body.items() if k != "partnerId"})

@@ -1,0 +1,34 @@
+"""The `plume-fleet` command: `plume-fleet discover CRM.csv -o fleets/pilot.csv` (see
+`plume_provider.discover`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+USAGE = """usage: plume-fleet <command> [options]
+
+commands:
+  discover    look a CRM export up in Plume; write a fleet file and a reconciliation report
+              (plume-fleet discover --help)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "discover":
+        from plume_provider.discover import main as discover
+
+        return discover(rest)
+    print(f"plume-fleet: unknown command {command!r}\n{USAGE}", end="", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,298 @@
+"""Fleet files: a stack's customers kept in the repository (`plume-fleet:fleetFile`), as a CSV
+shaped like a CRM export, or as YAML / JSON in the shape of `plume-fleet:customers`.
+
+CSV: one row per node, the customer's columns repeated (or left blank) on each of its rows; a
+customer without nodes is one row with no `serialNumber`. Header names are case-insensitive and
+ignore spaces, `_` and `-` (`Account ID`, `account_id` and `ACCOUNTID` are `accountId`);
+`Customer Name`, `E-mail address` and `Serial` are accepted for `name`, `email`, `serialNumber`:
+
+| column | meaning |
+|---|---|
+| `accountId` | required on every row: the rows of one accountId are one customer |
+| `name`, `email`, `profile`, `acceptLanguage` | the customer's fields (as in stack config) |
+| `onboardingCheckpoint`, `importId` | the same |
+| `adopt`, `protect` | `true` / `false` (also `yes` / `no`, `1` / `0`); blank = not set |
+| `wave` | rollout wave, a whole number ≥ 1; blank = wave 1 |
+| `serialNumber`, `nickname` | one node of the customer; blank serial = no node on this row |
+
+An empty cell means "not set". A customer field given on two rows of the same accountId must
+have the same value. Every cell is reported by `file:row:column` (row 1 is the header).
+
+YAML / JSON: a list of customers, or `{customers: [...]}`, exactly as in stack config; problems
+are reported as `file:customers[3].email`.
+
+`parse_fleet_file` only reads: it returns the raw customers (as `CustomerSpec` takes them) and a
+`Locator` that turns a validation location into the text an operator looks up in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CUSTOMER_COLUMNS",
+    "NODE_COLUMNS",
+    "FileLocator",
+    "ParsedFleetFile",
+    "parse_fleet_file",
+    "write_fleet_file",
+]
+
+CUSTOMER_COLUMNS = (
+    "accountId",
+    "name",
+    "email",
+    "profile",
+    "acceptLanguage",
+    "onboardingCheckpoint",
+    "adopt",
+    "importId",
+    "protect",
+    "wave",
+)
+NODE_COLUMNS = ("serialNumber", "nickname")
+CSV_COLUMNS = CUSTOMER_COLUMNS + NODE_COLUMNS
+_BOOLEAN_COLUMNS = frozenset({"adopt", "protect"})
+_CONVERTED = _BOOLEAN_COLUMNS | {"wave"}
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+_SYNONYMS = {"customername": "name", "emailaddress": "email", "serial": "serialNumber"}
+_NORMALIZED = {
+    **{re.sub(r"[^a-z0-9]", "", name.lower()): name for name in CSV_COLUMNS},
+    **_SYNONYMS,
+}
+_INTEGER = re.compile(r"[0-9]{1,9}")
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster
+
+
+def _normalize_header(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+@dataclass
+class FileLocator:
+    """Where each raw customer of a fleet file came from, to name problems in the file's terms."""
+
+    file: str
+    csv: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    """canonical column -> the header as written in the file (CSV)"""
+    customer_rows: list[int] = field(default_factory=list)
+    """per customer: the row of its first line (CSV)"""
+    node_rows: list[list[int]] = field(default_factory=list)
+    """per customer, per node: its row (CSV)"""
+    field_rows: list[dict[str, int]] = field(default_factory=list)
+    """per customer: the row each customer field was read from (CSV)"""
+
+    def where(self, index: int, loc: Sequence[int | str]) -> str:
+        """`loc` is inside customer `index` of this file (`("nodes", 0, "nickname")`)."""
+        if not self.csv:
+            path = f"customers[{index}]"
+            for part in loc:
+                path += f"[{part}]" if isinstance(part, int) else f".{part}"
+            return f"{self.file}:{path}"
+        parts = list(loc)
+        if len(parts) >= 2 and parts[0] == "nodes" and isinstance(parts[1], int):
+            rows = self.node_rows[index]
+            row = rows[parts[1]] if parts[1] < len(rows) else self.customer_rows[index]
+            column = str(parts[2]) if len(parts) > 2 else "serialNumber"
+            return f"{self.file}:{row}:{self.headers.get(column, column)}"
+        if parts and isinstance(parts[0], str):
+            column = parts[0]
+            row = self.field_rows[index].get(column, self.customer_rows[index])
+            return f"{self.file}:{row}:{self.headers.get(column, column)}"
+        return f"{self.file}:{self.customer_rows[index]}"
+
+
+@dataclass
+class ParsedFleetFile:
+    """The raw customers of a fleet file, the problems only the file's shape can show (an
+    unknown column, conflicting values on two rows), and where each customer came from."""
+
+    customers: list[dict[str, Any]]
+    problems: list[str]
+    locator: FileLocator
+
+
+def _cell(column: str, text: str) -> Any:
+    value = text.strip()
+    if column in _BOOLEAN_COLUMNS:
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        return value  # the model reports "Input should be a valid boolean"
+    if column == "wave" and _INTEGER.fullmatch(value):
+        return int(value)
+    return value
+
+
+def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
+    locator = FileLocator(name, csv=True)
+    problems: list[str] = []
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return ParsedFleetFile([], [f"{name}:1: the file is empty; expected a header row"], locator)
+    columns: list[str | None] = []
+    for raw_header in header:
+        canonical = _NORMALIZED.get(_normalize_header(raw_header))
+        if canonical is None:
+            if raw_header.strip():
+                problems.append(
+                    f"{name}:1:{raw_header}: {close(raw_header.strip(), CSV_COLUMNS, 'column')}"
+                )
+            columns.append(None)
+            continue
+        if canonical in locator.headers:
+            problems.append(
+                f"{name}:1:{raw_header}: column {canonical} appears twice (also column "
+                f"{columns.index(canonical) + 1})"
+            )
+            columns.append(None)
+            continue
+        locator.headers[canonical] = raw_header
+        columns.append(canonical)
+    if "accountId" not in locator.headers:
+        problems.append(f"{name}:1: no accountId column; the columns are {', '.join(CSV_COLUMNS)}")
+        return ParsedFleetFile([], problems, locator)
+    customers: list[dict[str, Any]] = []
+    index_of: dict[str, int] = {}
+    account_header = locator.headers["accountId"]
+    for row_number, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(columns):
+            problems.append(
+                f"{name}:{row_number}: {len(row)} cells, the header has {len(columns)} columns"
+            )
+        values: dict[str, Any] = {}
+        for position, column in enumerate(columns[: len(row)]):
+            if column is None:
+                continue
+            cell = row[position].strip()
+            if cell:
+                values[column] = _cell(column, cell) if column in _CONVERTED else cell
+        account = values.get("accountId")
+        if not isinstance(account, str):
+            problems.append(f"{name}:{row_number}:{account_header}: accountId is empty")
+            continue
+        index = index_of.get(account)
+        if index is None:
+            index = index_of[account] = len(customers)
+            customers.append({"accountId": account})
+            locator.customer_rows.append(row_number)
+            locator.node_rows.append([])
+            locator.field_rows.append({"accountId": row_number})
+        customer = customers[index]
+        seen_at = locator.field_rows[index]
+        for column in CUSTOMER_COLUMNS[1:]:
+            if column not in values:
+                continue
+            if column in customer and customer[column] != values[column]:
+                problems.append(
+                    f"{name}:{row_number}:{locator.headers[column]}: {values[column]!r} differs "
+                    f"from {customer[column]!r} on row {seen_at[column]} of the same accountId "
+                    f"{account!r}; give a customer's value once, or the same on every row"
+                )
+                continue
+            if column not in customer:
+                customer[column] = values[column]
+                seen_at[column] = row_number
+        if "serialNumber" in values:
+            node = {"serialNumber": values["serialNumber"]}
+            if "nickname" in values:
+                node["nickname"] = values["nickname"]
+            customer.setdefault("nodes", []).append(node)
+            locator.node_rows[index].append(row_number)
+        elif "nickname" in values:
+            problems.append(
+                f"{name}:{row_number}:{locator.headers['nickname']}: a nickname without a "
+                "serialNumber on the same row"
+            )
+    return ParsedFleetFile(customers, problems, locator)
+
+
+def _parse_document(text: str, name: str, suffix: str) -> ParsedFleetFile:
+    locator = FileLocator(name, csv=False)
+    try:
+        document = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_YamlLoader)
+    except (ValueError, yaml.YAMLError) as err:
+        return ParsedFleetFile([], [f"{name}: not valid {suffix[1:].upper()}: {err}"], locator)
+    if isinstance(document, Mapping) and set(document) <= {"customers"}:
+        document = document.get("customers") or []
+    if document is None:
+        document = []
+    if not isinstance(document, list):
+        return ParsedFleetFile(
+            [], [f"{name}: expected a list of customers, or a mapping with key customers"], locator
+        )
+    return ParsedFleetFile(list(document), [], locator)
+
+
+def parse_fleet_file(path: Path, name: str, close: Any) -> ParsedFleetFile:
+    """Read a fleet file; `name` is how problems refer to it (the path as configured), `close`
+    the function that words an unknown column (`fleet._unknown_key`)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".yaml", ".yml", ".json"):
+        locator = FileLocator(name, csv=False)
+        return ParsedFleetFile(
+            [], [f"{name}: unknown fleet file type {suffix!r}; use .csv, .yaml or .json"], locator
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        locator = FileLocator(name, csv=False)
+        return ParsedFleetFile([], [f"{name}: no such file (relative to the project)"], locator)
+    except (OSError, UnicodeDecodeError) as err:
+        locator = FileLocator(name, csv=False)
+        return ParsedFleetFile([], [f"{name}: cannot be read: {err}"], locator)
+    if suffix == ".csv":
+        return _parse_csv(text, name, close)
+    return _parse_document(text, name, suffix)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def write_fleet_file(path: Path, customers: Iterable[Mapping[str, Any]]) -> None:
+    """Write customers (camelCase mappings, as in stack config) as a fleet file; the format is
+    the file's extension. CSV: one row per node, the customer's fields on its first row."""
+    rows = list(customers)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".json":
+        path.write_text(json.dumps({"customers": rows}, indent=2, ensure_ascii=False) + "\n")
+        return
+    if suffix in (".yaml", ".yml"):
+        path.write_text(
+            yaml.safe_dump({"customers": rows}, sort_keys=False, allow_unicode=True, width=1000)
+        )
+        return
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for customer in rows:
+            fields = [_text(customer.get(column)) for column in CUSTOMER_COLUMNS]
+            nodes = list(customer.get("nodes") or []) or [{}]
+            for number, node in enumerate(nodes):
+                cells = fields if number == 0 else [fields[0]] + [""] * (len(fields) - 1)
+                writer.writerow(
+                    [*cells, _text(node.get("serialNumber")), _text(node.get("nickname"))]
+                )

@@ -1,0 +1,134 @@
+"""`plume-fleet discover` in process against the emulator: the calls it makes per customer, the
+fleet file it writes, and a failed run resumed from its journal without repeating an answered
+call. (tests/cli/test_discover.py runs it at scale, as a process, interrupted with SIGINT.)"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plume_emulator.testing import EmulatorServer, LabCredentials
+from plume_provider.discover import main
+
+CRM = """accountId,name,email,serialNumber,nickname
+OLD-1,Old One,old1@example.org,LAB-GW-0201,
+OLD-2,Old Two (CRM),old2@example.org,,
+NEW-1,New One,new1@example.org,LAB-GW-0202,Hall
+"""
+
+
+@pytest.fixture
+def plume_env(
+    monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, lab_credentials: LabCredentials
+) -> EmulatorServer:
+    creds = lab_credentials
+    for key, value in {
+        "PLUME_API_URL": creds.api_url,
+        "PLUME_TOKEN_URL": creds.token_url,
+        "PLUME_CLIENT_ID": creds.client_id,
+        "PLUME_CLIENT_SECRET": creds.client_secret,
+        "PLUME_PARTNER_ID": creds.partner_id,
+        "PLUME_REQUESTS_PER_SECOND": "0",
+        "PLUME_MAX_RETRIES": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    token = httpx.post(
+        creds.token_url,
+        auth=(creds.client_id, creds.client_secret),
+        data={
+            "grant_type": "client_credentials",
+            "scope": f"partnerId:{creds.partner_id} role:partnerIdAdmin",
+        },
+    ).json()["access_token"]
+    with httpx.Client(base_url=creds.api_url, headers={"Authorization": f"Bearer {token}"}) as api:
+        for number, name in ((1, "Old One"), (2, "Old Two")):
+            customer = api.post(
+                "/Customers/register",
+                json={
+                    "partnerId": creds.partner_id,
+                    "accountId": f"OLD-{number}",
+                    "name": name,
+                    "email": f"old{number}@example.org",
+                },
+            ).json()
+            where = f"/Customers/{customer['id']}/locations/{customer['locationId']}/nodes"
+            api.post(where, json={"serialNumber": f"LAB-GW-020{number}", "nickname": "Live"})
+    emulator.reset_stats()
+    return emulator
+
+
+def api_calls(emulator: EmulatorServer) -> Counter[str]:
+    calls: Counter[str] = Counter()
+    for row in emulator.stats()["requests"]:
+        if row["route"].startswith("/api"):
+            calls[f"{row['method']} {row['route']}"] += row["count"]
+    return calls
+
+
+def test_fleet_file_report_and_calls(plume_env: EmulatorServer, tmp_path: Path) -> None:
+    (tmp_path / "crm.csv").write_text(CRM)
+    out = tmp_path / "fleet.yaml"
+    assert main([str(tmp_path / "crm.csv"), "-o", str(out), "--no-progress"]) == 0
+
+    import yaml
+
+    fleet = {c["accountId"]: c for c in yaml.safe_load(out.read_text())["customers"]}
+    assert fleet["OLD-1"]["importId"]
+    assert fleet["OLD-1"]["protect"] is True
+    assert fleet["OLD-1"]["nodes"] == [{"serialNumber": "LAB-GW-0201", "nickname": "Live"}]
+    assert fleet["OLD-2"]["adopt"] is True
+    assert "importId" not in fleet["OLD-2"]
+    assert fleet["OLD-2"]["nodes"] == [{"serialNumber": "LAB-GW-0202", "nickname": "Live"}]
+    assert fleet["NEW-1"] == {"accountId": "NEW-1", "name": "New One", "email": "new1@example.org"}
+    with (tmp_path / "fleet.yaml.report.csv").open() as report:
+        rows = [(r["accountId"], r["status"], r["serialNumber"]) for r in csv.DictReader(report)]
+    assert rows == [
+        ("OLD-1", "exists-matches", ""),
+        ("OLD-2", "exists-differs", ""),
+        ("OLD-2", "node-not-in-crm", "LAB-GW-0202"),
+        ("NEW-1", "not-in-plume", ""),
+        ("NEW-1", "node-claimed-elsewhere", "LAB-GW-0202"),
+    ]
+    search = "GET /api/Partners/customers/search/{value}"
+    assert api_calls(plume_env) == {
+        search: 3,
+        "GET /api/Customers/{customerId}/locations": 2,
+        "GET /api/Customers/{customerId}/locations/{locationId}/nodes": 2,
+        "GET /api/Partners/nodes/{serialNumber}": 1,
+    }
+
+
+def test_a_failed_run_resumes_without_repeating_an_answered_call(
+    plume_env: EmulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "crm.csv").write_text(CRM)
+    out = tmp_path / "fleet.csv"
+    plume_env.set_faults(
+        [{"method": "GET", "path": "/api/Partners/nodes/*", "status": 500, "times": None}]
+    )
+    assert main([str(tmp_path / "crm.csv"), "-o", str(out), "--no-progress"]) == 1
+    assert "rerun the same command to continue" in capsys.readouterr().err
+    assert not out.exists()
+    journal = tmp_path / "fleet.csv.journal.jsonl"
+    answered = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [entry["call"] for entry in answered] == [
+        "search",
+        "locations",
+        "nodes",
+        "search",
+        "locations",
+        "nodes",
+        "search",
+    ]
+    plume_env.clear_faults()
+    plume_env.reset_stats()
+
+    assert main([str(tmp_path / "crm.csv"), "-o", str(out), "--no-progress"]) == 0
+    assert api_calls(plume_env) == {"GET /api/Partners/nodes/{serialNumber}": 1}
+    assert "API calls: 1 made, 7 from the journal" in capsys.readouterr().out
+    assert out.exists()
