@@ -51,9 +51,9 @@ unit: $(STAMP) ## pytest only (pytest's exit 5, "no tests ran", counts as a fail
 
 test: lint typecheck unit ## The whole check: lint, types and every test
 
-bench: $(STAMP) ## Provisioning benchmark (prints numbers, writes docs/performance.md)
+bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (BENCH_ARGS="--write-docs", "--with-2000", "--rate-limited", "--engine double")
 	$(VENV)/bin/pip install -q -e '.[bench]'
-	$(PY) bench/provision.py
+	$(PY) bench/provision.py $(BENCH_ARGS)
 
 clean: ## Remove the venv and lab state
 	rm -rf $(VENV) .lab .mypy_cache .ruff_cache .pytest_cache
