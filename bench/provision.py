@@ -218,14 +218,17 @@ class Pilot:
         return self.calls / self.seconds if self.seconds else 0.0
 
 
-def run_pilot(cli: Path, workdir: Path, customers: int = 500) -> Pilot:
+def run_pilot(
+    cli: Path, workdir: Path, customers: int = 500, *, skip_checkpoints: bool = False
+) -> Pilot:
     """``up`` of the pilot at the client's 6 requests/s against the firewall's 2,000 per 300 s."""
     inventory = inventory_file(workdir / "pilot-inventory.json", customers)
     emulator = EmulatorProcess(inventory=inventory, waf_limit=2000, waf_window=300, reset=True)
     emulator.start()
     try:
         root = Path(tempfile.mkdtemp(prefix="pilot-", dir=workdir))
-        stack = CliStack(cli, root, stack_config(emulator, fleet(customers), RATE))
+        config = stack_config(emulator, fleet(customers), RATE)
+        stack = CliStack(cli, root, config, env=cli_env(skip_checkpoints))
         emulator.reset_stats()
         timed = stack.operation("up")
         phase = measured(emulator, timed.seconds)
@@ -337,6 +340,35 @@ def write_docs(cells: list[Cell], pilot: Pilot | None, command: str) -> None:
     DOCS.write_text(text.replace("{{RESULTS}}", report(cells, pilot).rstrip("\n")))
 
 
+def load_cells(raw: list[dict[str, Any]]) -> list[Cell]:
+    """Cells from the `--json` document."""
+
+    def phases(items: dict[str, Any]) -> dict[str, Phase]:
+        return {op: Phase(**values) for op, values in items.items()}
+
+    return [
+        Cell(
+            item["latency_ms"],
+            item["customers"],
+            item["resources"],
+            phases(item["cli"]),
+            phases(item["baseline"]),
+        )
+        for item in raw
+    ]
+
+
+def rerender(path: Path, *, write: bool) -> int:
+    """Print (and write) the results saved by `--json`, running nothing."""
+    saved = json.loads(path.read_text())
+    cells = load_cells(saved["cells"])
+    pilot = Pilot(**saved["pilot"]) if saved.get("pilot") else None
+    print(report(cells, pilot))
+    if write:
+        write_docs(cells, pilot, saved.get("command", "?"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     if "--engine" in args_in:
@@ -368,7 +400,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--write-docs", action="store_true", help="rewrite docs/performance.md")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="run nothing: print (and with --write-docs write) the results saved by --json",
+    )
     args = parser.parse_args(args_in)
+    if args.from_json is not None:
+        return rerender(args.from_json, write=args.write_docs)
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([2000] if args.with_2000 else [])
     latencies = [float(s) for s in args.latencies.split(",") if s]
     cli = find_cli()
@@ -401,19 +441,19 @@ def main(argv: list[str] | None = None) -> int:
     pilot = None
     if args.rate_limited:
         print("rate-limited pilot: 500 customers x 2 at 6 req/s, WAF 2,000 / 300 s", flush=True)
-        pilot = run_pilot(cli, workdir)
+        pilot = run_pilot(cli, workdir, skip_checkpoints=args.skip_checkpoints)
     print()
     print(report(cells, pilot))
+    command = " ".join(["bench/provision.py", *args_in])
     if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {"cells": [asdict(c) for c in cells], "pilot": asdict(pilot) if pilot else None},
-                indent=1,
-            )
-        )
+        document = {
+            "command": command,
+            "cells": [asdict(c) for c in cells],
+            "pilot": asdict(pilot) if pilot else None,
+        }
+        args.json.write_text(json.dumps(document, indent=1))
     if args.write_docs:
-        command = "bench/provision.py " + " ".join(args_in)
-        write_docs(cells, pilot, command.strip())
+        write_docs(cells, pilot, command)
         print(f"wrote {DOCS.relative_to(REPO_ROOT)}")
     return 0
 
