@@ -136,33 +136,30 @@ class NodeProvider(PlumeProviderBase):
 
         One call: the claim (with the nickname). A node a pack sibling's claim of this
         process claimed moments ago is only renamed, when its nickname differs (one call).
+        Claims at one location wait for each other (`PackClaims.claiming`), so a sibling
+        never races the claim that claims it.
         """
         customer_id, location_id, serial = _where(props)
         nickname = props.get("nickname")
         client = self.client
         self._listings.forget(customer_id, location_id)
-        sibling = self._pack_claims.take(customer_id, location_id, serial)
-        if sibling is not None and nickname is not None and sibling.nickname != nickname:
-            try:
-                node = client.rename_node(customer_id, location_id, sibling.id or serial, nickname)
-            except NotFoundError:
-                pass  # unclaimed since: claim it below
-            else:
-                return CreateResult(node.serial_number, _outputs(node, props))
-        elif sibling is not None:
-            return CreateResult(sibling.serial_number, _outputs(sibling, props))
-        result = client.claim_node(
-            customer_id,
-            location_id,
-            serial,
-            nickname,
-            known=lambda: self._pack_claims.take(customer_id, location_id, serial),
-        )
+        with self._pack_claims.claiming(customer_id, location_id):
+            sibling = self._pack_claims.take(customer_id, location_id, serial)
+            if sibling is None:
+                result = client.claim_node(
+                    customer_id,
+                    location_id,
+                    serial,
+                    nickname,
+                    known=lambda: self._pack_claims.take(customer_id, location_id, serial),
+                )
+                others = [n for n in result.claimed if n.serial_number != serial]
+                self._pack_claims.remember(customer_id, location_id, others)
+        if sibling is not None:
+            return self._create_claimed_sibling(sibling, props)
         node = result.node
         if nickname is not None and node.nickname != nickname:
             node = client.rename_node(customer_id, location_id, node.id or serial, nickname)
-        others = [n for n in result.claimed if n.serial_number != serial]
-        self._pack_claims.remember(customer_id, location_id, others)
         if others:
             logger.warning(
                 "claiming %s also claimed %s of its pack at location %s (each uses a license); "
@@ -173,6 +170,18 @@ class NodeProvider(PlumeProviderBase):
             )
         if result.warning:
             logger.warning("%s", result.warning)
+        return CreateResult(node.serial_number, _outputs(node, props))
+
+    def _create_claimed_sibling(self, sibling: Node, props: dict[str, Any]) -> CreateResult:
+        """A node a pack sibling's claim of this process claimed: renamed if need be (1 call)."""
+        customer_id, location_id, serial = _where(props)
+        nickname = props.get("nickname")
+        if nickname is None or sibling.nickname == nickname:
+            return CreateResult(sibling.serial_number, _outputs(sibling, props))
+        try:
+            node = self.client.rename_node(customer_id, location_id, sibling.id or serial, nickname)
+        except NotFoundError:  # unclaimed since: claim it as any other node
+            return self.create(props)
         return CreateResult(node.serial_number, _outputs(node, props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -11,7 +11,9 @@ threads; these two memories live on that object (never in the state, never acros
   forgets its listing. Reads of one location wait for the one listing in flight.
 * `PackClaims`: a claim answer lists every node it claimed (the rest of a pack too). Those
   nodes are remembered for `ttl` seconds so that their own create, moments later, needs no
-  confirmation lookups: one call (the rename to the declared nickname, or the claim).
+  claim: one call (the rename to the declared nickname) or none. Claims at one location are
+  serialized within the process, so a sibling started while the first claim is on the wire
+  waits for its answer instead of racing it (and paying a claim, a lookup and a listing).
 """
 
 from __future__ import annotations
@@ -92,6 +94,13 @@ class PackClaims:
         self._clock = clock
         self._guard = threading.Lock()
         self._nodes: dict[tuple[str, str, str], tuple[float, Node]] = {}
+        self._locks: dict[Key, threading.Lock] = {}
+
+    def claiming(self, customer_id: str, location_id: str) -> threading.Lock:
+        """The lock that serializes this process's claims at one location, so that a pack
+        sibling's create finds what the first claim claimed instead of racing it."""
+        with self._guard:
+            return self._locks.setdefault((customer_id, location_id), threading.Lock())
 
     def remember(self, customer_id: str, location_id: str, nodes: Iterable[Node]) -> None:
         now = self._clock()

@@ -249,3 +249,18 @@ def test_a_pack_sibling_unclaimed_since_is_claimed_again(
     assert created.id == "LAB-PK05-2"
     state = emulator.state()["partners"]["lab-partner"]["claimed_nodes"]
     assert "LAB-PK05-2" in {n["serialNumber"] for n in state}
+
+
+def test_pack_siblings_created_at_once_wait_for_the_claim_that_claims_them(
+    nodes: NodeProvider, home: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    """As the engine creates them: all three at the same time. One claim, two renames."""
+    emulator.reset_stats()
+    wanted = {"LAB-PK06-1": "One", "LAB-PK06-2": "Two", "LAB-PK06-3": "Three"}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        created = list(
+            pool.map(lambda s: nodes.create(props(home, s, nickname=wanted[s])), list(wanted))
+        )
+
+    assert {c.id: (c.outs or {})["nickname"] for c in created} == wanted
+    assert calls(emulator) == {CLAIM: 1, RENAME: 2}
