@@ -232,8 +232,7 @@ def run_pilot(
         emulator.reset_stats()
         timed = stack.operation("up")
         phase = measured(emulator, timed.seconds)
-        stack.operation("destroy")
-    finally:
+    finally:  # no destroy: the emulator's database is thrown away with it
         emulator.stop()
     return Pilot(customers, timed.seconds, phase.api_calls, phase.status_403, phase.tokens)
 
@@ -385,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         default="cli",
         help="the real CLI (default) or the engine double (tests/enginedouble)",
     )
-    parser.add_argument("--sizes", default="100,500", help="customers per fleet (x 2 nodes)")
+    parser.add_argument(
+        "--sizes",
+        default="100,500",
+        help="customers per fleet (x 2 nodes); empty with --rate-limited for the pilot alone",
+    )
     parser.add_argument("--with-2000", action="store_true", help="add 2,000 customers (slow)")
     parser.add_argument("--latencies", default="0,50", help="emulator ms added to each call")
     parser.add_argument(
@@ -416,9 +419,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no Pulumi CLI: run `make pulumi-cli` (or use --engine double)", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="plume-bench-"))
-    inventory = inventory_file(workdir / "inventory.json", max(sizes))
+    inventory = inventory_file(workdir / "inventory.json", max(sizes, default=1))
     cells: list[Cell] = []
-    for latency in latencies:
+    for latency in latencies if sizes else []:
         emulator = EmulatorProcess(inventory=inventory, waf_limit=0, latency_ms=latency, reset=True)
         emulator.start()
         try:
