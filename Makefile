@@ -52,9 +52,9 @@ unit: $(STAMP) ## pytest only (builds the pinned Pulumi CLI first when Go is the
 
 test: lint typecheck unit ## The whole check: lint, types and every test
 
-bench: $(STAMP) ## Provisioning benchmark (prints numbers only; .venv/bin/python bench/provision.py --write-docs updates docs/performance.md)
+bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (BENCH_ARGS="--write-docs", "--with-2000", "--rate-limited", "--engine double"; with --write-docs it updates docs/performance.md)
 	$(VENV)/bin/pip install -q -e '.[bench]'
-	$(PY) bench/provision.py
+	$(PY) bench/provision.py $(BENCH_ARGS)
 
 mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut; slow, see docs/testing.md)
 	$(VENV)/bin/pip install -q -e '.[mutate]'

@@ -124,8 +124,27 @@ class Gateway:
         method: str = scope["method"]
         metered = is_metered(path)
         template = self.template(scope) if metered else UNMATCHED
-        if metered:
-            send = self._counting(send, method, template)
+        if not metered:
+            await self._serve(scope, receive, send, method, template, metered=False)
+            return
+        send = self._counting(send, method, template)
+        started = self.lab.stats.begin()
+        try:
+            await self._serve(scope, receive, send, method, template, metered=True)
+        finally:
+            self.lab.stats.end(started)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        template: str,
+        *,
+        metered: bool,
+    ) -> None:
+        path: str = scope["path"]
         problem = path_problem(scope)
         if problem is not None:
             await send_bytes(send, 400, error_bytes(400, "InvalidPath", problem))

@@ -395,6 +395,8 @@ class PlumeClient:
         location_id: str,
         serial_number: str,
         nickname: str | None = None,
+        *,
+        known: Callable[[], Node | None] | None = None,
     ) -> ClaimResult:
         """Claim a node (and the rest of its pack) at a location.
 
@@ -404,6 +406,10 @@ class PlumeClient:
         When an earlier attempt's answer was lost (timeout, cut connection, 5xx) and the retry
         finds the node already claimed here, that attempt claimed it, and with it the rest of
         its pack: `claimed` is reconciled from the location's nodes, as after a 503.
+
+        `known`: the node as this process saw it claimed at this location moments ago (in a
+        pack sibling's claim answer), if it did; an "already claimed" answer then needs no
+        confirmation calls.
         """
         serial = validate_serial_number(serial_number)
         ids = {
@@ -443,6 +449,10 @@ class PlumeClient:
         node = _pick(claimed, serial)
         if node is not None:
             return ClaimResult(node=node, claimed=claimed)
+        if not trace.outcome_unknown and known is not None:
+            seen = known()
+            if seen is not None:
+                return ClaimResult(node=seen, claimed=[], already_claimed=True)
         if trace.outcome_unknown:
             logger.info(
                 "claim of %s: an earlier attempt's answer was lost; reading what it claimed "

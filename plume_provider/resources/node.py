@@ -24,6 +24,7 @@ import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -47,6 +48,7 @@ from plume_provider.resources.base import (
     known_inputs,
     logger,
 )
+from plume_provider.resources.node_cache import LocationListings, PackClaims
 
 __all__ = ["NODE_DIFF", "NodeProvider", "PlumeNode", "PlumeNodeArgs"]
 
@@ -119,13 +121,35 @@ class NodeProvider(PlumeProviderBase):
         """Where a node is claimed replaces it (unclaim first); the nickname updates it."""
         return NODE_DIFF.diff(olds, news)
 
+    _listings: LocationListings
+    _pack_claims: PackClaims
+
+    def _reset_runtime(self) -> None:
+        super()._reset_runtime()
+        self._listings = LocationListings()
+        self._pack_claims = PackClaims()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """As the base class; what this object remembers of the API is forgotten too."""
+        super().configure(req)
+        self._listings.clear()
+        self._pack_claims.clear()
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Claim the node; already claimed at this location counts as success (adopted).
+
         With `adopt: true` the location's nodes are read first, and a node found there is
-        taken over without a claim call (renamed if the nickname differs)."""
+        taken over without a claim call (renamed if the nickname differs).
+
+        Otherwise one call: the claim (with the nickname). A node a pack sibling's claim of
+        this process claimed moments ago is only renamed, when its nickname differs (one call).
+        Claims at one location wait for each other (`PackClaims.claiming`), so a sibling
+        never races the claim that claims it.
+        """
         customer_id, location_id, serial = _where(props)
         nickname = props.get("nickname")
         client = self.client
+        self._listings.forget(customer_id, location_id)
         if props.get("adopt") is True:
             found = _pick_serial(client.list_nodes(customer_id, location_id), serial)
             if found is not None:
@@ -135,41 +159,94 @@ class NodeProvider(PlumeProviderBase):
                     )
                 logger.info("node %s: already claimed at location %s, adopted", serial, location_id)
                 return CreateResult(found.serial_number, _outputs(found, props))
-        result = client.claim_node(customer_id, location_id, serial, nickname)
+        with self._pack_claims.claiming(customer_id, location_id):
+            sibling = self._pack_claims.take(customer_id, location_id, serial)
+            if sibling is None:
+                result = client.claim_node(
+                    customer_id,
+                    location_id,
+                    serial,
+                    nickname,
+                    known=lambda: self._pack_claims.take(customer_id, location_id, serial),
+                )
+                others = [n for n in result.claimed if n.serial_number != serial]
+                self._pack_claims.remember(customer_id, location_id, others)
+        if sibling is not None:
+            return self._create_claimed_sibling(sibling, props)
         node = result.node
         if nickname is not None and node.nickname != nickname:
             node = client.rename_node(customer_id, location_id, node.id or serial, nickname)
-        others = sorted(n.serial_number for n in result.claimed if n.serial_number != serial)
         if others:
             logger.warning(
                 "claiming %s also claimed %s of its pack at location %s (each uses a license); "
                 "declare them as PlumeNode resources to manage them",
                 serial,
-                ", ".join(others),
+                ", ".join(sorted(n.serial_number for n in others)),
                 location_id,
             )
         if result.warning:
             logger.warning("%s", result.warning)
         return CreateResult(node.serial_number, _outputs(node, props))
 
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Where the serial is claimed now (one lookup); gone if unclaimed or moved elsewhere.
+    def _create_claimed_sibling(self, sibling: Node, props: dict[str, Any]) -> CreateResult:
+        """A node a pack sibling's claim of this process claimed: renamed if need be (1 call)."""
+        customer_id, location_id, serial = _where(props)
+        nickname = props.get("nickname")
+        if nickname is None or sibling.nickname == nickname:
+            return CreateResult(sibling.serial_number, _outputs(sibling, props))
+        try:
+            node = self.client.rename_node(customer_id, location_id, sibling.id or serial, nickname)
+        except NotFoundError:  # unclaimed since: claim it as any other node
+            return self.create(props)
+        return CreateResult(node.serial_number, _outputs(node, props))
 
-        From inputs alone (import) the node's fields are read from its location as well.
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The node as listed at its declared location; gone if unclaimed or moved elsewhere.
+
+        The nodes of one location are read from one listing (`LocationListings`), so a refresh
+        costs one call per location, not per node. The listing carries every node field, so
+        an out-of-band rename shows as drift. From inputs alone (import, no location known)
+        the serial is looked up first.
         """
         serial = props.get("serialNumber") or id_
+        customer_id, location_id = props.get("customerId"), props.get("locationId")
+        if not (isinstance(customer_id, str) and customer_id) or not (
+            isinstance(location_id, str) and location_id
+        ):
+            return self._read_by_lookup(serial, props)
+        client = self.client
+        try:
+            node = self._listings.node(
+                customer_id,
+                location_id,
+                serial,
+                lambda: client.list_nodes(customer_id, location_id),
+            )
+        except NotFoundError:
+            return gone()  # the customer was deleted or the location archived
+        except AuthenticationError:
+            # Plume answers 401 for a customer unknown to this caller, and for bad credentials:
+            # the lookup tells them apart (it fails as well when the credentials are bad).
+            lookup = client.lookup_node(serial)
+            if lookup.customer_id == customer_id and lookup.location_id == location_id:
+                raise
+            return gone()
+        if node is None or (node.location_id or location_id) != location_id:
+            return gone()
+        if (node.customer_id or customer_id) != customer_id:
+            return gone()
+        outs = _outputs(node, props)
+        inputs = {key: outs[key] for key in INPUTS if outs.get(key) is not None}
+        return ReadResult(id_=node.serial_number, outs=outs, inputs=inputs)
+
+    def _read_by_lookup(self, serial: str, props: dict[str, Any]) -> ReadResult:
+        """Where the serial is claimed now (a lookup), then its fields from that location."""
         client = self.client
         try:
             lookup = client.lookup_node(serial)
         except NotFoundError:
             return gone()
-        declared_location = props.get("locationId")
         if lookup.customer_id is None or lookup.location_id is None:
-            return gone()
-        if declared_location and (
-            lookup.location_id != declared_location
-            or lookup.customer_id != (props.get("customerId") or lookup.customer_id)
-        ):
             return gone()
         outs = {key: props.get(key) for key in OUTPUTS}
         outs.update(
@@ -178,17 +255,16 @@ class NodeProvider(PlumeProviderBase):
             locationId=lookup.location_id,
             packId=lookup.pack_id or outs["packId"],
         )
-        if outs.get("nodeId") is None:  # import: no outputs saved yet
-            node = next(
-                (
-                    n
-                    for n in client.list_nodes(lookup.customer_id, lookup.location_id)
-                    if n.serial_number == lookup.serial_number
-                ),
-                None,
-            )
-            if node is not None:
-                outs = _outputs(node, outs)
+        node = next(
+            (
+                n
+                for n in client.list_nodes(lookup.customer_id, lookup.location_id)
+                if n.serial_number == lookup.serial_number
+            ),
+            None,
+        )
+        if node is not None:
+            outs = _outputs(node, outs)
         inputs = {key: outs[key] for key in INPUTS if outs.get(key) is not None}
         return ReadResult(id_=lookup.serial_number, outs=outs, inputs=inputs)
 
@@ -204,6 +280,7 @@ class NodeProvider(PlumeProviderBase):
         outs = {key: olds.get(key) for key in OUTPUTS}
         if "nickname" in changed:
             customer_id, location_id, serial = _where(olds)
+            self._listings.forget(customer_id, location_id)
             node = self.client.rename_node(
                 customer_id, location_id, olds.get("nodeId") or serial, news["nickname"]
             )
@@ -216,6 +293,7 @@ class NodeProvider(PlumeProviderBase):
         """Unclaim the node (releases its license); already unclaimed or gone is success."""
         customer_id, location_id, serial = _where(props, serial=_id)
         client = self.client
+        self._listings.forget(customer_id, location_id)
         try:
             client.unclaim_node(customer_id, location_id, serial)
         except AuthenticationError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -321,7 +322,15 @@ def test_stats_count_by_route_template(api: Api, emulator: EmulatorServer) -> No
     emulator.set_faults([{"method": "POST", "path": NODES, "status": 503, "times": 1}])
     api.claim(customer, "LAB-GW-0002")
     stats = emulator.stats()
-    assert set(stats) == {"requests", "tokens_issued", "faults_injected"}
+    assert set(stats) == {
+        "requests",
+        "tokens_issued",
+        "faults_injected",
+        "in_flight_peak",
+        "busy_seconds",
+    }
+    assert stats["in_flight_peak"] == 1  # one request at a time
+    assert stats["busy_seconds"] > 0
     rows = {(r["method"], r["route"], r["status"]): r["count"] for r in stats["requests"]}
     assert rows == {
         ("POST", "/api/Customers/register", 200): 1,
@@ -331,7 +340,24 @@ def test_stats_count_by_route_template(api: Api, emulator: EmulatorServer) -> No
     }
     assert stats["faults_injected"] == 1
     emulator.reset_stats()
-    assert emulator.stats() == {"requests": [], "tokens_issued": 0, "faults_injected": 0}
+    assert emulator.stats() == {
+        "requests": [],
+        "tokens_issued": 0,
+        "faults_injected": 0,
+        "in_flight_peak": 0,
+        "busy_seconds": 0.0,
+    }
+
+
+def test_stats_measure_requests_in_flight_at_once(emulator_factory: EmulatorFactory) -> None:
+    """The peak and the busy seconds of concurrent requests (what the benchmark matches the
+    baseline's concurrency to)."""
+    slow = emulator_factory(latency_ms=200)
+    with httpx.Client() as http, ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda _: http.get(f"{slow.api_url}/Customers/x"), range(3)))
+    stats = slow.stats()
+    assert stats["in_flight_peak"] == 3
+    assert 0.55 <= stats["busy_seconds"] < 3.0
 
 
 def test_stats_count_tokens(emulator: EmulatorServer) -> None:

@@ -19,6 +19,7 @@ from .conftest import calls, configure, customer_props, stack_config
 
 RENAME = ("PUT", "/api/Customers/{customerId}/locations/{locationId}/nodes/{nodeId}")
 LOOKUP = ("GET", "/api/Partners/nodes/{serialNumber}")
+LIST = ("GET", "/api/Customers/{customerId}/locations/{locationId}/nodes")
 NODE_FIELDS = [
     "serialNumber",
     "nodeId",
@@ -91,7 +92,7 @@ def test_full_lifecycle(
     assert read.id == "LAB-GW-0001"
     assert read.outs == outs
     assert read.inputs == props
-    assert calls(emulator) == {LOOKUP: 1}  # refresh is one call
+    assert calls(emulator) == {LIST: 1}  # refresh is one call (the location's listing)
 
     emulator.reset_stats()
     assert nodes.diff(created.id, outs, props).changes is False

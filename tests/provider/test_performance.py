@@ -74,7 +74,7 @@ class InstantClient:
     def delete_customer(self, customer_id: str) -> bool:
         return True
 
-    def claim_node(self, *args: Any) -> ClaimResult:
+    def claim_node(self, *args: Any, **_kwargs: Any) -> ClaimResult:
         return ClaimResult(node=NODE, claimed=[NODE])
 
     def rename_node(self, *args: Any) -> Node:
