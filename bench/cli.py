@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CliStack", "CliTimed", "find_cli"]
+__all__ = ["CliStack", "CliTimed", "copy_project", "find_cli", "offline_env"]
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parent.parent
@@ -32,6 +32,34 @@ def find_cli() -> Path | None:
         return PINNED_CLI
     found = shutil.which("pulumi")
     return Path(found) if found else None
+
+
+def offline_env(
+    cli: Path, home: Path, state: Path, passphrase: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a CLI process that never reaches for the network: a local file
+    backend and ``PULUMI_HOME`` of its own, no update check, no plugin download."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
+    return {
+        **keep,
+        "PATH": f"{cli.parent}{os.pathsep}{VENV / 'bin'}{os.pathsep}{keep.get('PATH', '')}",
+        "PULUMI_HOME": str(home),
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+        "NO_COLOR": "1",
+        **extra,
+    }
+
+
+def copy_project(project: Path) -> None:
+    """The program and its project file in ``project``, with the venv linked in."""
+    (project / "stacks").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
+        shutil.copy(REPO / name, project / name)
+    (project / ".venv").symlink_to(VENV)
 
 
 @dataclass
@@ -56,24 +84,10 @@ class CliStack:
         self.cli = cli
         self.stack = stack
         self.project = root / "project"
-        (self.project / "stacks").mkdir(parents=True)
-        for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
-            shutil.copy(REPO / name, self.project / name)
-        (self.project / ".venv").symlink_to(VENV)
+        copy_project(self.project)
         for name in ("home", "state"):
             (root / name).mkdir()
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
-        self.env = {
-            **keep,
-            "PATH": f"{cli.parent}{os.pathsep}{VENV / 'bin'}{os.pathsep}{keep.get('PATH', '')}",
-            "PULUMI_HOME": str(root / "home"),
-            "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "NO_COLOR": "1",
-            **(env or {}),
-        }
+        self.env = offline_env(cli, root / "home", root / "state", PASSPHRASE, **(env or {}))
         self.config = config
         self.run("stack", "init", stack)
 

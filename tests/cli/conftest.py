@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -28,24 +27,16 @@ from typing import Any
 import pytest
 import yaml
 
+from bench.cli import copy_project, find_cli, offline_env
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from tests.lab_view import LabView
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
-PINNED_CLI = REPO / ".tools" / "pulumi" / "bin" / "pulumi"
 PROJECT = "plume-fleet"
 CUSTOMER_TYPE = "pulumi-python:dynamic/plume:Customer"
 NODE_TYPE = "pulumi-python:dynamic/plume:Node"
 PASSPHRASE = "plume-cli-tests"
-
-
-def find_cli() -> Path | None:
-    """The pinned build, else a ``pulumi`` on PATH."""
-    if PINNED_CLI.is_file():
-        return PINNED_CLI
-    found = shutil.which("pulumi")
-    return Path(found) if found else None
 
 
 @pytest.fixture(scope="session")
@@ -56,23 +47,6 @@ def pulumi_cli() -> Path:
             pytest.fail("Go is installed but no Pulumi CLI is built: run `make pulumi-cli`")
         pytest.skip("neither Go nor a Pulumi CLI on this machine: the real-CLI tests cannot run")
     return cli
-
-
-def offline_env(cli: Path, home: Path, state: Path) -> dict[str, str]:
-    """The environment of every CLI process: local backend, no update check, no plugin download."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
-    return {
-        **keep,
-        "PATH": f"{cli.parent}{os.pathsep}{VENV / 'bin'}{os.pathsep}{keep.get('PATH', '')}",
-        "PULUMI_HOME": str(home),
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-        "NO_COLOR": "1",
-        "PULUMI_DEBUG_COMMANDS": "true",  # enables --event-log, which the tests read
-    }
 
 
 @dataclass
@@ -161,13 +135,13 @@ class CliLab(LabView):
         self.root = root
         self.stack = stack
         self.project = root / "project"
-        (self.project / "stacks").mkdir(parents=True)
-        for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
-            shutil.copy(REPO / name, self.project / name)
-        (self.project / ".venv").symlink_to(VENV)
+        copy_project(self.project)
         for name in ("home", "state", "events"):
             (root / name).mkdir()
-        self.env = offline_env(cli, root / "home", root / "state")
+        # PULUMI_DEBUG_COMMANDS enables --event-log, which the tests read.
+        self.env = offline_env(
+            cli, root / "home", root / "state", PASSPHRASE, PULUMI_DEBUG_COMMANDS="true"
+        )
         lab = yaml.safe_load((REPO / "stacks" / "Pulumi.lab.yaml").read_text())["config"]
         lab.update(
             {
