@@ -1,6 +1,8 @@
 """A TEST DOUBLE of the Pulumi engine, for tests only -- not a product, not a Pulumi replacement.
 
-The Pulumi CLI cannot be installed where these tests run, so ``EngineDouble`` plays the CLI's
+The real CLI (``make pulumi-cli``) is the truth, and ``tests/cli`` runs the lifecycle on it.
+``EngineDouble`` is the fast path beside it (the fault soak, races, scale tests, the old
+benchmark), kept faithful by ``tests/cli/test_engine_double_fidelity.py``. It plays the CLI's
 part with the same pieces the CLI drives:
 
 * the real Pulumi program (``__main__.py``) runs in its own process on the real Python SDK, the
