@@ -136,7 +136,13 @@ def test_location_change_alone_replaces_the_nodes(lab: Lab) -> None:
     assert ada is not None
     old_location = ada.outputs["locationId"]
     assert lab.api.delete(f"/Customers/{ada_id}/locations/{old_location}").status_code == 204
-    lab.emulator.set_faults([{"method": "GET", "path": LOOKUP, "status": 400}])
+    # A node is read by its location's listing (one per location), else by a lookup.
+    lab.emulator.set_faults(
+        [
+            {"method": "GET", "path": LOOKUP, "status": 400},
+            {"method": "GET", "path": NODES, "status": 400},
+        ]
+    )
     refreshed = lab.engine.refresh(raise_on_error=False)
     lab.emulator.clear_faults()
     assert {e.urn for e in refreshed.errors} == {lab.node_urn(s) for s in lab.serials()}, (
