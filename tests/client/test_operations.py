@@ -272,6 +272,47 @@ def test_register_recovery_of_a_customer_without_location_yet(
     assert register.call_count == 1
 
 
+def test_register_recovery_returns_the_location_the_search_named(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer; the customer found lists two locations: the recovered customer carries
+    the one the accountId search named (the register's), and only that one is checked."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock.get(LOCATIONS).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": "added-later", "profile": "grace"}, {"id": L, "profile": "auto"}]
+        )
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert register.call_count == 1
+
+
+def test_register_recovery_refuses_a_customer_whose_location_has_another_profile(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer; the customer found matches but its location's profile is not the one
+    declared: not what this register created, so a ConflictError that says why."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock.get(LOCATIONS).mock(return_value=httpx.Response(200, json=[{"id": L, "profile": "grace"}]))
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    assert f"its location's profile is grace, not {REGISTRATION.profile}" in info.value.api_message
+    assert register.call_count == 1
+
+
 def test_register_recovery_takes_a_customer_without_partner_id_as_ours(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
