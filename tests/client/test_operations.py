@@ -20,7 +20,7 @@ from plume_provider.errors import (
     ServerError,
     TransportError,
 )
-from plume_provider.models import CustomerRegistration
+from plume_provider.models import CustomerRegistration, Node
 from plume_provider.settings import PlumeSettings
 
 from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
@@ -366,6 +366,20 @@ def test_claim_already_claimed_here(
     assert result.node.nickname == "hall"
     assert result.warning is None
     assert (claim.call_count, look.call_count, nodes.call_count) == (1, 1, 1)
+
+
+def test_claim_answered_already_claimed_takes_the_node_this_process_knows_without_a_lookup(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A sibling's claim of this process claimed the node moments ago (pack): Plume answers 204
+    and `known` returns that node; it is the result, already claimed, and nothing is looked up."""
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(204))
+    look = mock.get(f"{API}/Partners/nodes/S1")
+    here = mock.get(f"{LOC}/nodes")
+    seen = Node.model_validate({**node("S1", "PK01"), "nickname": "hall"})
+    result = client.claim_node(C, L, "S1", known=lambda: seen)
+    assert (result.node, result.claimed, result.already_claimed) == (seen, [], True)
+    assert (look.call_count, here.call_count) == (0, 0)
 
 
 def test_claim_204_but_claimed_elsewhere_is_a_conflict(
