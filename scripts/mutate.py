@@ -1,12 +1,11 @@
 """`make mutate`: mutation testing of the code paths where a bug loses a household.
 
 Runs mutmut (the `mutate` extra; config in pyproject.toml `[tool.mutmut]`) over the functions
-below only -- the retry loop, register recovery, claim confirmation, unclaim and delete, the
-providers' delete and diff, redaction -- against the client and provider tests that cover them,
-then prints the score and every surviving mutant. Exits 1 if a survivor is not explained in
-docs/testing.md (each one there is either killed by a named test or argued equivalent).
-Not part of `make test`: a complete run takes longer than 45 min on two shared cores
-(docs/testing.md).
+below only -- register recovery, claim confirmation, unclaim and delete, the providers' delete
+and diff, and the retry loop's "was the request sent?" -- against the client and provider tests
+that cover them, with one worker, then prints the score and every surviving mutant. Exits 1 if
+a survivor is not explained in docs/testing.md (each one there is either killed by a named test
+or argued equivalent). Not part of `make test`; docs/testing.md gives the time of a full run.
 """
 
 from __future__ import annotations

@@ -368,6 +368,26 @@ def test_claim_already_claimed_here(
     assert (claim.call_count, look.call_count, nodes.call_count) == (1, 1, 1)
 
 
+def test_claim_whose_answer_was_lost_says_so_and_reads_the_location(
+    client: PlumeClient, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first claim's answer is lost and the retry answers 204: the log says why the client
+    reads the location next (the line an operator sees), and the node is confirmed there."""
+    claim = mock.post(f"{LOC}/nodes").mock(
+        side_effect=[httpx.ReadTimeout("lost"), httpx.Response(204)]
+    )
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": [node("S1")]}))
+    with caplog.at_level("INFO", logger="plume_provider"):
+        result = client.claim_node(C, L, "S1")
+    assert result.node.serial_number == "S1"
+    assert claim.call_count == 2
+    assert (
+        f"claim of S1: an earlier attempt's answer was lost; reading what it claimed "
+        f"from location {L}"
+    ) in caplog.messages
+
+
 def test_claim_answered_already_claimed_takes_the_node_this_process_knows_without_a_lookup(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
