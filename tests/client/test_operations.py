@@ -113,7 +113,9 @@ def test_register_lost_response_finds_the_customer(
     mock: respx.MockRouter,
     sleeps: Sleeps,
     lost: httpx.Response | Exception,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The customer the lost attempt created is used, and the log says so (with its id)."""
     register = mock.post(REGISTER).mock(side_effect=[lost])
     search = mock.get(SEARCH).mock(
         return_value=httpx.Response(
@@ -129,6 +131,10 @@ def test_register_lost_response_finds_the_customer(
     assert get.call_count == 1
     assert search.calls.last.request.url.params["field"] == "accountId"
     assert len(sleeps) == 1
+    assert (
+        f"customer accountId=ACME-1 was created by an attempt whose answer was lost; "
+        f"using it (id {C})"
+    ) in caplog.messages
 
 
 def test_register_lost_response_fills_location_from_list_when_search_lacks_it(
