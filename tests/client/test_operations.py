@@ -195,6 +195,20 @@ def test_register_409_after_unknown_outcome_returns_our_customer(
     assert search.call_count == 2
 
 
+def test_register_answer_without_location_takes_the_first_listed(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume answers the register without a locationId: the customer's first location is read,
+    so the nodes have a location to be claimed at."""
+    mock.post(REGISTER).mock(return_value=httpx.Response(200, json={**CUSTOMER, "name": "Ada"}))
+    listed = mock.get(LOCATIONS).mock(
+        return_value=httpx.Response(200, json=[{"id": L, "profile": "auto"}, {"id": "second"}])
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert listed.call_count == 1
+
+
 def test_register_409_on_first_attempt_says_accountid_was_taken(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
