@@ -1,12 +1,11 @@
 """`make mutate`: mutation testing of the code paths where a bug loses a household.
 
 Runs mutmut (the `mutate` extra; config in pyproject.toml `[tool.mutmut]`) over the functions
-below only -- the retry loop, register recovery, claim confirmation, unclaim and delete, the
-providers' delete and diff, redaction -- against the client and provider tests that cover them,
-then prints the score and every surviving mutant. Exits 1 if a survivor is not explained in
-docs/testing.md (each one there is either killed by a named test or argued equivalent).
-Not part of `make test`: a complete run takes longer than 45 min on two shared cores
-(docs/testing.md).
+below only -- register recovery, claim confirmation, unclaim and delete, the providers' delete
+and diff, and the retry loop's "was the request sent?" -- against the client and provider tests
+that cover them, with one worker, then prints the score and every surviving mutant. Exits 1 if
+a survivor is not explained in docs/testing.md (each one there is either killed by a named test
+or argued equivalent). Not part of `make test`; docs/testing.md gives the time of a full run.
 """
 
 from __future__ import annotations
@@ -25,9 +24,8 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 DOC = REPO / "docs" / "testing.md"
 
 FUNCTIONS = [
-    # the retry loop (plume_provider/_retry.py)
-    "plume_provider._retry.x_send_with_retries",
-    "plume_provider._retry.x_backoff_delay",
+    # the retry loop's "was this request sent?" (plume_provider/_retry.py); the loop itself
+    # (send_with_retries, backoff_delay) is left out: docs/testing.md says why
     "plume_provider._retry.x__request_sent",
     # register recovery, claim confirmation, unclaim and delete (plume_provider/client.py)
     "plume_provider.client.xǁPlumeClientǁregister_customer",
@@ -46,15 +44,21 @@ FUNCTIONS = [
     "plume_provider.resources.node.xǁNodeProviderǁdelete",
     "plume_provider.resources.node.xǁNodeProviderǁdiff",
     "plume_provider.resources.node.x__where",
-    # redaction (plume_provider/redaction.py)
-    "plume_provider.redaction.x_register_secret",
-    "plume_provider.redaction.xǁ_SecretRegistryǁadd",
-    "plume_provider.redaction.x__replace",
-    "plume_provider.redaction.x_redact",
-    "plume_provider.redaction.xǁRedactingFilterǁfilter",
 ]
 
-STATUS = {0: "survived", 1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout"}
+# mutmut's exit codes (mutmut/stats.py); "no tests" counts as not killed
+STATUS = {
+    0: "survived",
+    1: "killed",
+    3: "killed",
+    5: "no tests",
+    33: "no tests",
+    36: "timeout",
+    24: "timeout",
+    -24: "timeout",
+    152: "timeout",
+    255: "timeout",
+}
 
 
 def results() -> dict[str, str]:
@@ -72,14 +76,14 @@ def main() -> int:
     started = time.monotonic()
     patterns = [f"{name}__mutmut_*" for name in FUNCTIONS]
     run = subprocess.run(
-        [str(MUTMUT), "run", "--max-children", "2", *patterns], cwd=REPO, check=False
+        [str(MUTMUT), "run", "--max-children", "1", *patterns], cwd=REPO, check=False
     )
     minutes = (time.monotonic() - started) / 60
     found = results()
     counts = Counter(found.values())
-    checked = counts["killed"] + counts["survived"] + counts["timeout"]
+    checked = counts["killed"] + counts["survived"] + counts["timeout"] + counts["no tests"]
     killed = counts["killed"] + counts["timeout"]
-    survivors = sorted(name for name, status in found.items() if status == "survived")
+    survivors = sorted(n for n, status in found.items() if status in ("survived", "no tests"))
     print(f"\nmake mutate: {len(found)} mutants in {len(FUNCTIONS)} functions, {minutes:.1f} min")
     print(f"  killed {killed} of {checked} ({100 * killed / max(checked, 1):.1f} %)", end="")
     print(f"; {counts['timeout']} of the kills by timeout; other: {dict(counts)}")

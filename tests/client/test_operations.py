@@ -20,7 +20,7 @@ from plume_provider.errors import (
     ServerError,
     TransportError,
 )
-from plume_provider.models import CustomerRegistration
+from plume_provider.models import CustomerRegistration, Node
 from plume_provider.settings import PlumeSettings
 
 from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
@@ -113,7 +113,9 @@ def test_register_lost_response_finds_the_customer(
     mock: respx.MockRouter,
     sleeps: Sleeps,
     lost: httpx.Response | Exception,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The customer the lost attempt created is used, and the log says so (with its id)."""
     register = mock.post(REGISTER).mock(side_effect=[lost])
     search = mock.get(SEARCH).mock(
         return_value=httpx.Response(
@@ -129,6 +131,10 @@ def test_register_lost_response_finds_the_customer(
     assert get.call_count == 1
     assert search.calls.last.request.url.params["field"] == "accountId"
     assert len(sleeps) == 1
+    assert (
+        f"customer accountId=ACME-1 was created by an attempt whose answer was lost; "
+        f"using it (id {C})"
+    ) in caplog.messages
 
 
 def test_register_lost_response_fills_location_from_list_when_search_lacks_it(
@@ -187,6 +193,20 @@ def test_register_409_after_unknown_outcome_returns_our_customer(
     assert client.register_customer(REGISTRATION).id == C
     assert register.call_count == 2
     assert search.call_count == 2
+
+
+def test_register_answer_without_location_takes_the_first_listed(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """Plume answers the register without a locationId: the customer's first location is read,
+    so the nodes have a location to be claimed at."""
+    mock.post(REGISTER).mock(return_value=httpx.Response(200, json={**CUSTOMER, "name": "Ada"}))
+    listed = mock.get(LOCATIONS).mock(
+        return_value=httpx.Response(200, json=[{"id": L, "profile": "auto"}, {"id": "second"}])
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert listed.call_count == 1
 
 
 def test_register_409_on_first_attempt_says_accountid_was_taken(
@@ -272,6 +292,47 @@ def test_register_recovery_of_a_customer_without_location_yet(
     assert register.call_count == 1
 
 
+def test_register_recovery_returns_the_location_the_search_named(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer; the customer found lists two locations: the recovered customer carries
+    the one the accountId search named (the register's), and only that one is checked."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock.get(LOCATIONS).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": "added-later", "profile": "grace"}, {"id": L, "profile": "auto"}]
+        )
+    )
+    customer = client.register_customer(REGISTRATION)
+    assert (customer.id, customer.location_id) == (C, L)
+    assert register.call_count == 1
+
+
+def test_register_recovery_refuses_a_customer_whose_location_has_another_profile(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A lost answer; the customer found matches but its location's profile is not the one
+    declared: not what this register created, so a ConflictError that says why."""
+    register = mock.post(REGISTER).mock(side_effect=[httpx.ReadTimeout("lost")])
+    mock.get(SEARCH).mock(
+        return_value=httpx.Response(
+            200, json=[{"id": C, "accountId": "ACME-1", "locations": [{"id": L}]}]
+        )
+    )
+    mock.get(f"{API}/Customers/{C}").mock(side_effect=created_now)
+    mock.get(LOCATIONS).mock(return_value=httpx.Response(200, json=[{"id": L, "profile": "grace"}]))
+    with pytest.raises(ConflictError) as info:
+        client.register_customer(REGISTRATION)
+    assert f"its location's profile is grace, not {REGISTRATION.profile}" in info.value.api_message
+    assert register.call_count == 1
+
+
 def test_register_recovery_takes_a_customer_without_partner_id_as_ours(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
@@ -325,6 +386,40 @@ def test_claim_already_claimed_here(
     assert result.node.nickname == "hall"
     assert result.warning is None
     assert (claim.call_count, look.call_count, nodes.call_count) == (1, 1, 1)
+
+
+def test_claim_whose_answer_was_lost_says_so_and_reads_the_location(
+    client: PlumeClient, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first claim's answer is lost and the retry answers 204: the log says why the client
+    reads the location next (the line an operator sees), and the node is confirmed there."""
+    claim = mock.post(f"{LOC}/nodes").mock(
+        side_effect=[httpx.ReadTimeout("lost"), httpx.Response(204)]
+    )
+    mock.get(f"{API}/Partners/nodes/S1").mock(return_value=lookup("S1"))
+    mock.get(f"{LOC}/nodes").mock(return_value=httpx.Response(200, json={"nodes": [node("S1")]}))
+    with caplog.at_level("INFO", logger="plume_provider"):
+        result = client.claim_node(C, L, "S1")
+    assert result.node.serial_number == "S1"
+    assert claim.call_count == 2
+    assert (
+        f"claim of S1: an earlier attempt's answer was lost; reading what it claimed "
+        f"from location {L}"
+    ) in caplog.messages
+
+
+def test_claim_answered_already_claimed_takes_the_node_this_process_knows_without_a_lookup(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A sibling's claim of this process claimed the node moments ago (pack): Plume answers 204
+    and `known` returns that node; it is the result, already claimed, and nothing is looked up."""
+    mock.post(f"{LOC}/nodes").mock(return_value=httpx.Response(204))
+    look = mock.get(f"{API}/Partners/nodes/S1")
+    here = mock.get(f"{LOC}/nodes")
+    seen = Node.model_validate({**node("S1", "PK01"), "nickname": "hall"})
+    result = client.claim_node(C, L, "S1", known=lambda: seen)
+    assert (result.node, result.claimed, result.already_claimed) == (seen, [], True)
+    assert (look.call_count, here.call_count) == (0, 0)
 
 
 def test_claim_204_but_claimed_elsewhere_is_a_conflict(

@@ -217,6 +217,20 @@ def test_unclaimed_out_of_band_reads_as_gone(
     assert (read.id, read.outs) == ("", {})
 
 
+def test_node_deleted_after_its_location_was_listed_reads_as_gone(
+    nodes: NodeProvider, home: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    """The listing read for one node of a location must not answer for a node deleted since:
+    a refresh after the delete (same provider process) sees it gone, not still claimed."""
+    first = nodes.create(node_props(home, "LAB-POD-0011"))
+    second = nodes.create(node_props(home, "LAB-POD-0012"))
+    assert nodes.read(first.id, first.outs or {}).id == "LAB-POD-0011"  # lists the location
+    nodes.delete(second.id, second.outs or {})
+    assert "LAB-POD-0012" not in claimed(emulator)
+    read = nodes.read(second.id, second.outs or {})
+    assert (read.id, read.outs) == ("", {})
+
+
 def test_moved_to_another_location_reads_as_gone_and_recreate_fails_clearly(
     nodes: NodeProvider,
     customers: CustomerProvider,

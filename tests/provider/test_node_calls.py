@@ -97,6 +97,32 @@ def test_forget_drops_the_listing_of_a_location_or_a_customer() -> None:
     assert fetch.count == 3
 
 
+class Unclaims:
+    """The one client call a node delete makes, recorded."""
+
+    def __init__(self) -> None:
+        self.unclaimed: list[tuple[str, str, str]] = []
+
+    def unclaim_node(self, customer_id: str, location_id: str, serial: str) -> bool:
+        self.unclaimed.append((customer_id, location_id, serial))
+        return True
+
+
+def test_a_node_delete_forgets_the_listing_of_its_location_only() -> None:
+    """A delete drops what this process listed at the node's location (it changed there), and
+    keeps the listing of the customer's other location: reading a node there costs no call."""
+    nodes, client = NodeProvider(), Unclaims()
+    nodes._client = client  # type: ignore[assignment]
+    here, there = Fetches("A", "B"), Fetches("X", "Y")
+    nodes._listings.node("C", "L1", "A", here)
+    nodes._listings.node("C", "L2", "X", there)
+    nodes.delete("B", {"customerId": "C", "locationId": "L1", "serialNumber": "B"})
+    assert client.unclaimed == [("C", "L1", "B")]
+    nodes._listings.node("C", "L1", "B", here)
+    nodes._listings.node("C", "L2", "Y", there)
+    assert (here.count, there.count) == (2, 1)
+
+
 def test_a_failed_listing_is_not_remembered() -> None:
     cache = LocationListings()
 
