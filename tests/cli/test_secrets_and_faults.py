@@ -5,11 +5,14 @@ half-way converges on a rerun with no duplicate and no pending operation."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from tests.cli.conftest import CliLab
 from tests.reliability.conftest import TokenRecorder
@@ -113,6 +116,21 @@ def test_up_through_server_faults_converges_on_rerun(cli_lab: CliLab) -> None:
     assert cli_lab.up().changes == {}
 
 
+def _kill_processes_with(variable: str) -> None:
+    """SIGKILL every process whose environment holds `variable` (exactly, as NAME=value)."""
+    wanted = variable.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environ:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
     # Claims are held 3 s at the emulator; the CLI is killed (SIGKILL) while they are in flight,
     # when every customer is registered and saved and the node steps have begun (the engine
@@ -126,6 +144,7 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
         env=cli_lab.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the CLI and every plugin it starts: one group to kill
     )
     try:
         deadline = time.monotonic() + 120
@@ -137,8 +156,13 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
         else:
             raise AssertionError("the up never reached its claims")
     finally:
-        process.send_signal(signal.SIGKILL)
+        # The whole process tree dies at once (a CI job's timeout, an OOM kill of the session):
+        # the CLI, its language host, the program and the dynamic-provider host.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        # The CLI starts its plugins in process groups of their own; the dynamic-provider host
+        # would outlive the dead CLI (it has no health check), so the test stops it.
+        _kill_processes_with(f"PULUMI_HOME={cli_lab.env['PULUMI_HOME']}")
     cli_lab.emulator.clear_faults()
     left = cli_lab.export()["deployment"]
     assert left.get("pending_operations"), "the kill should leave operations pending"
