@@ -115,7 +115,8 @@ def test_drop_cuts_the_connection(
     emulator.set_faults(
         [{"method": "POST", "path": NODES, "drop": True, "apply": apply, "times": 1}]
     )
-    with pytest.raises(httpx.RemoteProtocolError):
+    # A cut connection reads as "closed without a response" or as a reset, by timing.
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         api.claim(customer, "LAB-GW-0001")
     assert claimed_serials(emulator) == claimed
     assert api.request("GET", "/Partners/nodes/LAB-GW-0001").status_code == 200, (
