@@ -7,7 +7,7 @@ Public names are re-exported here.
 from __future__ import annotations
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
     ConfigurationError,
@@ -23,7 +23,7 @@ from plume_provider.errors import (
     TransportError,
     ValidationError,
 )
-from plume_provider.models import (
+from plume_provider.client.models import (
     CheckpointResult,
     ClaimResult,
     Customer,
@@ -38,7 +38,7 @@ from plume_provider.models import (
     SerialNumber,
     validate_serial_number,
 )
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "ApiError",

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
-from plume_provider.errors import ConfigurationError
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.errors import ConfigurationError
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "CONFIG_KEYS",

@@ -26,15 +26,15 @@ DOC = REPO / "docs" / "testing.md"
 FUNCTIONS = [
     # the retry loop's "was this request sent?" (plume_provider/_retry.py); the loop itself
     # (send_with_retries, backoff_delay) is left out: docs/testing.md says why
-    "plume_provider._retry.x__request_sent",
+    "plume_provider.client._retry.x__request_sent",
     # register recovery, claim confirmation, unclaim and delete (plume_provider/client.py)
-    "plume_provider.client.xǁPlumeClientǁregister_customer",
-    "plume_provider.client.xǁPlumeClientǁ_find_registered",
-    "plume_provider.client.xǁPlumeClientǁclaim_node",
-    "plume_provider.client.xǁPlumeClientǁ_confirm_claim",
-    "plume_provider.client.x__pick",
-    "plume_provider.client.xǁPlumeClientǁunclaim_node",
-    "plume_provider.client.xǁPlumeClientǁdelete_customer",
+    "plume_provider.client._client.xǁPlumeClientǁregister_customer",
+    "plume_provider.client._client.xǁPlumeClientǁ_find_registered",
+    "plume_provider.client._client.xǁPlumeClientǁclaim_node",
+    "plume_provider.client._client.xǁPlumeClientǁ_confirm_claim",
+    "plume_provider.client._client.x__pick",
+    "plume_provider.client._client.xǁPlumeClientǁunclaim_node",
+    "plume_provider.client._client.xǁPlumeClientǁdelete_customer",
     # the providers' delete and diff (plume_provider/resources/customer.py, node.py)
     "plume_provider.resources.customer.xǁCustomerProviderǁdelete",
     "plume_provider.resources.customer.xǁCustomerProviderǁ_confirmed_unknown",

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client.errors import (
     ApiError,
     ConflictError,
     InputValidationError,
@@ -20,8 +20,8 @@ from plume_provider.errors import (
     ServerError,
     TransportError,
 )
-from plume_provider.models import CustomerRegistration, Node
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.models import CustomerRegistration, Node
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
 
@@ -694,7 +694,7 @@ def test_ids_are_percent_encoded(client: PlumeClient, mock: respx.MockRouter) ->
 
 
 def test_empty_update_rejected(client: PlumeClient, mock: respx.MockRouter) -> None:
-    from plume_provider.models import CustomerUpdate
+    from plume_provider.client.models import CustomerUpdate
 
     with pytest.raises(InputValidationError):
         client.update_customer(C, CustomerUpdate())

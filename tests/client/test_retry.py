@@ -8,9 +8,8 @@ import httpx
 import pytest
 import respx
 
-from plume_provider import _retry
-from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client import PlumeClient, _retry
+from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
     ConflictError,
@@ -23,7 +22,7 @@ from plume_provider.errors import (
     TransportError,
     ValidationError,
 )
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, Sleeps, plume_error
 
@@ -126,7 +125,7 @@ def test_client_errors_are_not_retried(
     error: type[ApiError],
 ) -> None:
     route = mock.patch(URL).mock(return_value=plume_error(status))
-    from plume_provider.models import CustomerUpdate
+    from plume_provider.client.models import CustomerUpdate
 
     with pytest.raises(error) as info:
         client.update_customer("c1", CustomerUpdate(name="x"))
@@ -239,7 +238,7 @@ def test_waf_gives_up_at_the_wait_cap_and_says_how_long(
 def test_waf_block_of_register_is_retried(
     client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
 ) -> None:
-    from plume_provider.models import CustomerRegistration
+    from plume_provider.client.models import CustomerRegistration
 
     route = mock.post(f"{API}/Customers/register").mock(
         side_effect=[waf_block("2"), httpx.Response(200, json={**CUSTOMER, "locationId": "l"})]

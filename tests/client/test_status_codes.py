@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from plume_provider import errors as e
 from plume_provider.client import PlumeClient
-from plume_provider.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client import errors as e
+from plume_provider.client.models import CustomerRegistration, CustomerUpdate
 
 from .conftest import API, PARTNER, plume_error
 

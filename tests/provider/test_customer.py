@@ -9,8 +9,8 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ConflictError, PartnerLockedError, ValidationError
-from plume_provider.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client.errors import ConflictError, PartnerLockedError, ValidationError
+from plume_provider.client.models import CustomerRegistration, CustomerUpdate
 from plume_provider.resources import CustomerProvider
 from plume_provider.resources.base import PlumeResourceError
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "RateBudget",
@@ -115,7 +115,7 @@ def budget_for(settings: PlumeSettings) -> RateBudget | None:
         if mode == "process":
             budget = TokenBucket(rate, burst)
         else:
-            from plume_provider.budget import MachineStore, RedisStore, SharedBudget
+            from plume_provider.client._budget import MachineStore, RedisStore, SharedBudget
 
             store = RedisStore(where) if mode == "redis" else MachineStore.default()
             budget = SharedBudget(store, key, rate, burst)

@@ -26,8 +26,9 @@ from typing import TypeVar
 
 import httpx
 
-from plume_provider.auth import TokenEndpointAnswered
-from plume_provider.errors import (
+from plume_provider.client._auth import TokenEndpointAnswered
+from plume_provider.client._redaction import logger
+from plume_provider.client.errors import (
     TOKEN_OPERATION,
     ConflictError,
     OperationContext,
@@ -39,7 +40,6 @@ from plume_provider.errors import (
     make_transport_error,
     parse_retry_after,
 )
-from plume_provider.redaction import logger
 
 __all__ = [
     "INITIAL_RETRY_DELAY",

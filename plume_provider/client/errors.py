@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from plume_provider.redaction import redact
+from plume_provider.client._redaction import redact
 
 __all__ = [
     "ApiError",

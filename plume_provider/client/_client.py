@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from plume_provider._retry import RetryPolicy, RetryTrace, send_with_retries
-from plume_provider.auth import PlumeAuth
-from plume_provider.errors import (
+from plume_provider.client._auth import PlumeAuth
+from plume_provider.client._ratelimit import budget_for
+from plume_provider.client._redaction import logger
+from plume_provider.client._retry import RetryPolicy, RetryTrace, send_with_retries
+from plume_provider.client.errors import (
     ApiError,
     ConflictError,
     InputValidationError,
@@ -31,8 +33,8 @@ from plume_provider.errors import (
     ServerError,
     ValidationError,
 )
-from plume_provider.identifiers import IdKind, segment
-from plume_provider.models import (
+from plume_provider.client.identifiers import IdKind, segment
+from plume_provider.client.models import (
     CheckpointResult,
     ClaimResult,
     Customer,
@@ -45,9 +47,7 @@ from plume_provider.models import (
     OnboardingCheckpoint,
     validate_serial_number,
 )
-from plume_provider.ratelimit import budget_for
-from plume_provider.redaction import logger
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = ["RENAME_NODE_METHOD", "PlumeClient"]
 
