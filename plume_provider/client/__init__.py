@@ -8,11 +8,14 @@ are its inside: nothing outside this package imports them but the tests.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from plume_provider.client._budget import RateBudgetUnavailableError
 from plume_provider.client._client import PlumeClient
 from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
+    BadRequestError,
     ConfigurationError,
     ConflictError,
     InputValidationError,
@@ -24,7 +27,8 @@ from plume_provider.client.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
-    ValidationError,
+    UnprocessableEntityError,
+    deprecated_name,
 )
 from plume_provider.client.models import (
     CheckpointResult,
@@ -46,6 +50,7 @@ from plume_provider.client.settings import PlumeSettings
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BadRequestError",
     "CheckpointResult",
     "ClaimResult",
     "ConfigurationError",
@@ -72,6 +77,14 @@ __all__ = [
     "SerialNumber",
     "ServerError",
     "TransportError",
-    "ValidationError",
+    "UnprocessableEntityError",
     "validate_serial_number",
 ]
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
+        try:
+            return deprecated_name(name)
+        except AttributeError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

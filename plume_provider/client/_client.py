@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import ValidationError
 
 from plume_provider.client._auth import PlumeAuth
 from plume_provider.client._ratelimit import budget_for
@@ -26,12 +26,12 @@ from plume_provider.client._redaction import logger
 from plume_provider.client._retry import RetryPolicy, RetryTrace, send_with_retries
 from plume_provider.client.errors import (
     ApiError,
+    BadRequestError,
     ConflictError,
     InputValidationError,
     NotFoundError,
     OperationContext,
     ServerError,
-    ValidationError,
 )
 from plume_provider.client.identifiers import IdKind, segment
 from plume_provider.client.models import (
@@ -177,7 +177,7 @@ class PlumeClient:
     def _parse(self, model: type[M], data: Any, response: httpx.Response, what: str) -> M:
         try:
             return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
-        except PydanticValidationError as err:
+        except ValidationError as err:
             raise ApiError(
                 f"Plume's answer is not a valid {what}",
                 status=response.status_code,
@@ -552,12 +552,8 @@ class PlumeClient:
                 f"{_segment(serial, 'serialNumber')}",
                 context,
             )
-        except NotFoundError:
+        except (NotFoundError, BadRequestError):
             return False
-        except ValidationError as err:
-            if err.status == 400:
-                return False
-            raise
         return True
 
     def lookup_node(self, serial_number: str) -> NodeLookup:

@@ -30,12 +30,13 @@ from plume_provider.client._auth import TokenEndpointAnswered
 from plume_provider.client._redaction import logger
 from plume_provider.client.errors import (
     TOKEN_OPERATION,
+    BadRequestError,
     ConflictError,
     OperationContext,
     PlumeError,
     RateLimitedError,
     ServerError,
-    ValidationError,
+    UnprocessableEntityError,
     make_error,
     make_transport_error,
     parse_retry_after,
@@ -221,7 +222,7 @@ def send_with_retries(
         if (
             unknown_outcome
             and probe is not None
-            and isinstance(api_error, ConflictError | ValidationError)
+            and isinstance(api_error, ConflictError | BadRequestError | UnprocessableEntityError)
         ):
             found = probe()
             if found is not None:

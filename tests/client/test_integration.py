@@ -102,7 +102,7 @@ def test_register_rules(client: PlumeClient, emulator: EmulatorServer) -> None:
     with pytest.raises(e.ConflictError) as info:
         register(client, "ACME-2")
     assert "adopt: true" in info.value.hint
-    with pytest.raises(e.ValidationError) as invalid:
+    with pytest.raises(e.UnprocessableEntityError) as invalid:
         register(client, "ACME-3", email="dup@example.org")
     assert "already exists" in invalid.value.api_message
     assert calls(emulator, "GET", "/api/Partners/customers/search/{value}") == 0

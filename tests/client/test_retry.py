@@ -12,6 +12,7 @@ from plume_provider.client import PlumeClient, _retry
 from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
+    BadRequestError,
     ConflictError,
     NotFoundError,
     OperationContext,
@@ -20,7 +21,7 @@ from plume_provider.client.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
-    ValidationError,
+    UnprocessableEntityError,
 )
 from plume_provider.client.settings import PlumeSettings
 
@@ -110,11 +111,11 @@ def test_5xx_retry_after_is_honoured(
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        pytest.param(400, ValidationError, id="400"),
+        pytest.param(400, BadRequestError, id="400"),
         pytest.param(401, AuthenticationError, id="401"),
         pytest.param(404, NotFoundError, id="404"),
         pytest.param(409, ConflictError, id="409"),
-        pytest.param(422, ValidationError, id="422"),
+        pytest.param(422, UnprocessableEntityError, id="422"),
     ],
 )
 def test_client_errors_are_not_retried(
