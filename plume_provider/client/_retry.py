@@ -1,4 +1,5 @@
-"""The one retry loop, with its constants.
+"""The one retry loop: a pure `decide` that says what to do after each attempt, and
+`send_with_retries`, which only does it (send, sleep, ask the probe).
 
 What is retried, and how:
 
@@ -8,7 +9,8 @@ What is retried, and how:
   backoff and resend, for any call (nothing reached Plume);
 * outcome unknown (read timeout, dropped connection, 500/502/503/504): backoff and resend for
   idempotent calls only. A non-idempotent call (register) resends only if it has a `probe`,
-  which is asked first whether the earlier attempt took effect; its answer is returned then;
+  which is asked first whether the earlier attempt took effect; its answer is returned then.
+  After such an attempt a 400, 409 or 422 asks the probe too (the earlier attempt may be why);
 * the OAuth token endpoint failing on the way (5xx, 429, the WAF's 403, unreachable): the same
   waits and backoff, for any call, since the API request was not sent; the error raised in the
   end names the token endpoint.
@@ -21,8 +23,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import TypeAlias, TypeVar
 
 import httpx
 
@@ -30,12 +32,13 @@ from plume_provider.client._auth import TokenEndpointAnswered
 from plume_provider.client._redaction import logger
 from plume_provider.client.errors import (
     TOKEN_OPERATION,
+    ApiError,
     BadRequestError,
     ConflictError,
     OperationContext,
-    PlumeError,
     RateLimitedError,
     ServerError,
+    TransportError,
     UnprocessableEntityError,
     make_error,
     make_transport_error,
@@ -45,12 +48,25 @@ from plume_provider.client.errors import (
 __all__ = [
     "INITIAL_RETRY_DELAY",
     "JITTER_FRACTION",
+    "MAX_HONOURED_RETRY_AFTER",
     "MAX_RETRY_DELAY",
     "RATE_LIMIT_MIN_WAIT",
     "RETRYABLE_STATUSES",
+    "Answered",
+    "Attempt",
+    "CallRules",
+    "Decision",
+    "Fail",
+    "GiveUp",
+    "Outcome",
+    "ProbeOrFail",
+    "Retry",
     "RetryPolicy",
     "RetryTrace",
+    "Succeed",
+    "Unanswered",
     "backoff_delay",
+    "decide",
     "send_with_retries",
 ]
 
@@ -63,6 +79,7 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _OUTCOME_UNKNOWN = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+_PROBED_AFTER_UNKNOWN = (ConflictError, BadRequestError, UnprocessableEntityError)
 
 T = TypeVar("T")
 
@@ -87,10 +104,115 @@ class RetryTrace:
     """An attempt may have taken effect without its answer arriving (lost or 5xx answer)."""
 
 
+@dataclass(frozen=True, slots=True)
+class CallRules:
+    """What one call allows: fixed for all its attempts."""
+
+    idempotent: bool
+    has_probe: bool
+    max_retries: int
+    max_rate_limit_wait: float
+    no_retry_statuses: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The loop's state before an attempt; `decide` returns the next one, never changes it."""
+
+    retries: int = 0
+    """Backoff retries made so far (transport errors, 5xx); rate-limit waits do not count."""
+    rate_limit_waits: int = 0
+    waited: float = 0.0
+    """Seconds spent waiting on rate limits so far."""
+    maybe_applied: bool = False
+    """An attempt may have taken effect without its answer arriving (`RetryTrace`)."""
+    probing: bool = False
+    """A non-idempotent call resent after an unknown outcome: a 400 / 409 / 422 asks the probe."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An HTTP answer: of the API, or of the token endpoint on the way (`token_endpoint`)."""
+
+    status: int
+    error: ApiError | None
+    """`make_error` of the answer; None for a success."""
+    retry_after: float | None = None
+    """The answer's `Retry-After`, in seconds."""
+    token_endpoint: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """No answer: a transport failure."""
+
+    error: TransportError
+    sent: bool | None
+    """True: Plume may have acted on the request; False: it never reached Plume; None: a
+    failure that is not retried at all."""
+
+
+Outcome: TypeAlias = Answered | Unanswered
+
+
+@dataclass(frozen=True, slots=True)
+class Succeed:
+    """Return the answer."""
+
+    state: Attempt
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """Raise `error`: no rule retries this outcome."""
+
+    error: ApiError
+    state: Attempt
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """Raise `error`: it would be retried, but the retries or the rate-limit wait cap are spent.
+
+    `waited_seconds` is set when the cap is spent: the error raised then says how long it was.
+    """
+
+    error: ApiError
+    state: Attempt
+    waited_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Sleep `delay` seconds, then send again; with `probe`, ask the probe first (its answer
+    is the result when it finds one). `rate_limited`: a rate-limit wait (the budget is told)."""
+
+    delay: float
+    error: ApiError
+    state: Attempt
+    probe: bool = False
+    rate_limited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOrFail:
+    """Ask the probe: its answer is the result; when it finds nothing, raise `error`."""
+
+    error: ApiError
+    state: Attempt
+
+
+Decision: TypeAlias = Succeed | Fail | GiveUp | Retry | ProbeOrFail
+
+
 def backoff_delay(retry_index: int, rand: Callable[[], float] = random.random) -> float:
     """Exponential backoff with jitter: base 0.5 s doubling to 8 s, minus up to 25 %."""
+    return _jittered(retry_index, rand())
+
+
+def _jittered(retry_index: int, jitter: float) -> float:
     base = min(INITIAL_RETRY_DELAY * 2.0**retry_index, MAX_RETRY_DELAY)
-    return base * (1.0 - JITTER_FRACTION * rand())
+    return base * (1.0 - JITTER_FRACTION * jitter)
 
 
 def _request_sent(err: httpx.TransportError, request: httpx.Request) -> bool | None:
@@ -104,6 +226,74 @@ def _request_sent(err: httpx.TransportError, request: httpx.Request) -> bool | N
     if isinstance(err, _OUTCOME_UNKNOWN):
         return True
     return None
+
+
+def decide(outcome: Outcome, state: Attempt, rules: CallRules, jitter: float) -> Decision:
+    """What to do after one attempt. Pure: the same arguments always give the same decision.
+
+    `jitter` is this attempt's random draw in [0, 1) for the backoff (`backoff_delay`).
+    """
+    if isinstance(outcome, Unanswered):
+        sent = outcome.sent
+        if sent:
+            state = replace(state, maybe_applied=True)
+        if sent is None or (sent and not rules.idempotent and not rules.has_probe):
+            return Fail(outcome.error, state)
+        if state.retries >= rules.max_retries:
+            return GiveUp(outcome.error, state)
+        resend_blind = not sent or rules.idempotent
+        after = replace(state, retries=state.retries + 1, probing=state.probing or not resend_blind)
+        delay = _jittered(state.retries, jitter)
+        return Retry(delay, outcome.error, after, probe=not resend_blind)
+
+    error = outcome.error
+    if error is None:
+        return Succeed(state)
+
+    if isinstance(error, RateLimitedError):
+        wait = outcome.retry_after
+        if wait is None:
+            wait = _jittered(state.rate_limit_waits, jitter)
+        wait = max(wait, RATE_LIMIT_MIN_WAIT)
+        if state.waited + wait > rules.max_rate_limit_wait:
+            return GiveUp(error, state, waited_seconds=state.waited)
+        after = replace(
+            state, rate_limit_waits=state.rate_limit_waits + 1, waited=state.waited + wait
+        )
+        return Retry(wait, error, after, rate_limited=True)
+
+    server_retryable = isinstance(error, ServerError) and outcome.status in RETRYABLE_STATUSES
+    retry_after = outcome.retry_after
+    if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
+        server_delay = retry_after
+    else:
+        server_delay = _jittered(state.retries, jitter)
+
+    if outcome.token_endpoint:
+        if not server_retryable:
+            return Fail(error, state)
+        if state.retries >= rules.max_retries:
+            return GiveUp(error, state)
+        return Retry(server_delay, error, replace(state, retries=state.retries + 1))
+
+    if state.probing and isinstance(error, _PROBED_AFTER_UNKNOWN):
+        return ProbeOrFail(error, state)
+
+    if (
+        not server_retryable
+        or outcome.status in rules.no_retry_statuses
+        or not (rules.idempotent or rules.has_probe)
+    ):
+        return Fail(error, state)
+    if state.retries >= rules.max_retries:
+        return GiveUp(error, state)
+    after = replace(
+        state,
+        retries=state.retries + 1,
+        maybe_applied=True,
+        probing=state.probing or not rules.idempotent,
+    )
+    return Retry(server_delay, error, after, probe=not rules.idempotent)
 
 
 def send_with_retries(
@@ -122,139 +312,125 @@ def send_with_retries(
     Returns the successful response, or the probe's answer when a non-idempotent call's earlier
     attempt turns out to have taken effect. Raises the matching `PlumeError` otherwise.
     """
-    retries = 0
-    rate_limit_waits = 0
-    waited = 0.0
-    unknown_outcome = False
-    method, path = request.method, request.url.path
+    rules = CallRules(
+        idempotent=idempotent,
+        has_probe=probe is not None,
+        max_retries=policy.max_retries,
+        max_rate_limit_wait=policy.max_rate_limit_wait,
+        no_retry_statuses=no_retry_statuses,
+    )
     trace = trace if trace is not None else RetryTrace()
-    token_context = OperationContext(TOKEN_OPERATION, context.subject, context.ids)
-
-    def backoff(error: PlumeError, delay: float) -> None:
-        nonlocal retries
-        retries += 1
-        logger.warning(
-            "%s; retry %d of %d in %.2f s",
-            str(error).split("\n", 1)[0],
-            retries,
-            policy.max_retries,
-            delay,
-        )
-        policy.sleep(delay)
-
+    state = Attempt()
     while True:
         trace.attempts += 1
-        token_failed = False
-        try:
-            response = send()
-        except TokenEndpointAnswered as answered:
-            response, token_failed = answered.response, True
-        except httpx.TransportError as err:
-            token_request = _token_request(err, request)
-            error = make_transport_error(
-                err,
-                operation_context=context,
-                method=method,
-                path=path,
-                token_request=token_request,
-            )
-            sent = False if token_request is not None else _request_sent(err, request)
-            may_retry = sent is not None and retries < policy.max_retries
-            if sent:
-                trace.outcome_unknown = True
-            if may_retry and sent and not idempotent:
-                may_retry = probe is not None
-                unknown_outcome = may_retry
-            if not may_retry:
-                raise error from err
-            backoff(error, backoff_delay(retries))
-            if sent and probe is not None and not idempotent:
-                found = probe()
-                if found is not None:
-                    return found
-            continue
-
-        if response.is_success and not token_failed:
+        response, outcome, cause = _attempt(send, request, context, policy)
+        decision = decide(outcome, state, rules, random.random())
+        if decision.state.maybe_applied:
+            trace.outcome_unknown = True
+        if isinstance(decision, Succeed):
+            assert response is not None  # only an answer succeeds
             return response
-        error_context = token_context if token_failed else context
-        api_error = make_error(
-            response, operation_context=error_context, static_token=policy.static_token
-        )
-
-        if isinstance(api_error, RateLimitedError):
-            wait = api_error.retry_after
-            if wait is None:
-                wait = backoff_delay(rate_limit_waits)
-            wait = max(wait, RATE_LIMIT_MIN_WAIT)
-            if waited + wait > policy.max_rate_limit_wait:
-                raise make_error(
-                    response,
-                    operation_context=error_context,
-                    waited_seconds=waited,
-                    static_token=policy.static_token,
-                )
-            rate_limit_waits += 1
-            logger.warning(
-                "rate limited (HTTP %d on %s %s); waiting %.1f s (%.1f s so far)",
-                response.status_code,
-                api_error.method,
-                api_error.path,
-                wait,
-                waited,
-            )
-            if policy.on_rate_limited is not None:
-                policy.on_rate_limited(wait)
-            policy.sleep(wait)
-            waited += wait
-            continue
-
-        status = response.status_code
-        if token_failed:
-            if (
-                isinstance(api_error, ServerError)
-                and status in RETRYABLE_STATUSES
-                and retries < policy.max_retries
-            ):
-                backoff(api_error, _server_error_delay(response, retries))
-                continue
-            raise api_error
-
-        if (
-            unknown_outcome
-            and probe is not None
-            and isinstance(api_error, ConflictError | BadRequestError | UnprocessableEntityError)
-        ):
+        if isinstance(decision, GiveUp) and decision.waited_seconds is not None:
+            assert response is not None  # only an answer is rate limited
+            raise _rebuilt(response, outcome, context, policy, decision.waited_seconds)
+        if isinstance(decision, Fail | GiveUp):
+            if cause is None:
+                raise decision.error
+            raise decision.error from cause
+        if isinstance(decision, Retry):
+            _log_retry(decision, state, response, policy)
+            if decision.rate_limited and policy.on_rate_limited is not None:
+                policy.on_rate_limited(decision.delay)
+            policy.sleep(decision.delay)
+        if probe is not None and (isinstance(decision, ProbeOrFail) or decision.probe):
             found = probe()
             if found is not None:
                 return found
-            raise api_error
-
-        if (
-            isinstance(api_error, ServerError)
-            and status in RETRYABLE_STATUSES
-            and status not in no_retry_statuses
-            and retries < policy.max_retries
-            and (idempotent or probe is not None)
-        ):
-            trace.outcome_unknown = True
-            backoff(api_error, _server_error_delay(response, retries))
-            if not idempotent and probe is not None:
-                unknown_outcome = True
-                found = probe()
-                if found is not None:
-                    return found
-            continue
-
-        raise api_error
+        if isinstance(decision, ProbeOrFail):
+            raise decision.error
+        state = decision.state
 
 
-def _server_error_delay(response: httpx.Response, retries: int) -> float:
-    """Backoff, or the server's `Retry-After` when it asks for a sensible wait."""
-    delay = backoff_delay(retries)
-    retry_after = parse_retry_after(response)
-    if retry_after is not None and 0 < retry_after <= MAX_HONOURED_RETRY_AFTER:
-        delay = retry_after
-    return delay
+def _attempt(
+    send: Callable[[], httpx.Response],
+    request: httpx.Request,
+    context: OperationContext,
+    policy: RetryPolicy,
+) -> tuple[httpx.Response | None, Outcome, httpx.TransportError | None]:
+    """Send once: (the answer if any, what `decide` needs to know, the transport failure)."""
+    token_failed = False
+    try:
+        response = send()
+    except TokenEndpointAnswered as answered:
+        response, token_failed = answered.response, True
+    except httpx.TransportError as err:
+        token_request = _token_request(err, request)
+        error = make_transport_error(
+            err,
+            operation_context=context,
+            method=request.method,
+            path=request.url.path,
+            token_request=token_request,
+        )
+        sent = False if token_request is not None else _request_sent(err, request)
+        return None, Unanswered(error, sent), err
+    if response.is_success and not token_failed:
+        return response, Answered(response.status_code, None), None
+    error_context = _token_context(context) if token_failed else context
+    api_error = make_error(
+        response, operation_context=error_context, static_token=policy.static_token
+    )
+    answered_outcome = Answered(
+        response.status_code,
+        api_error,
+        retry_after=parse_retry_after(response),
+        token_endpoint=token_failed,
+    )
+    return response, answered_outcome, None
+
+
+def _rebuilt(
+    response: httpx.Response,
+    outcome: Outcome,
+    context: OperationContext,
+    policy: RetryPolicy,
+    waited_seconds: float,
+) -> ApiError:
+    """The rate-limit error raised once the wait cap is spent: it says how long was waited."""
+    token_failed = isinstance(outcome, Answered) and outcome.token_endpoint
+    return make_error(
+        response,
+        operation_context=_token_context(context) if token_failed else context,
+        waited_seconds=waited_seconds,
+        static_token=policy.static_token,
+    )
+
+
+def _log_retry(
+    decision: Retry, before: Attempt, response: httpx.Response | None, policy: RetryPolicy
+) -> None:
+    error = decision.error
+    if decision.rate_limited:
+        logger.warning(
+            "rate limited (HTTP %d on %s %s); waiting %.1f s (%.1f s so far)",
+            response.status_code if response is not None else 0,
+            error.method,
+            error.path,
+            decision.delay,
+            before.waited,
+        )
+        return
+    logger.warning(
+        "%s; retry %d of %d in %.2f s",
+        str(error).split("\n", 1)[0],
+        decision.state.retries,
+        policy.max_retries,
+        decision.delay,
+    )
+
+
+def _token_context(context: OperationContext) -> OperationContext:
+    return OperationContext(TOKEN_OPERATION, context.subject, context.ids)
 
 
 def _token_request(err: httpx.TransportError, request: httpx.Request) -> httpx.Request | None:
