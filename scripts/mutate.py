@@ -2,10 +2,11 @@
 
 Runs mutmut (the `mutate` extra; config in pyproject.toml `[tool.mutmut]`) over the functions
 below only -- register recovery, claim confirmation, unclaim and delete, the providers' delete
-and diff, and the retry loop's "was the request sent?" -- against the client and provider tests
-that cover them, with one worker, then prints the score and every surviving mutant. Exits 1 if
-a survivor is not explained in docs/testing.md (each one there is either killed by a named test
-or argued equivalent). Not part of `make test`; docs/testing.md gives the time of a full run.
+and diff, and the retry loop's rules ("was the request sent?", `decide`) -- against the client
+and provider tests that cover them, with one worker, then prints the score and every surviving
+mutant. Exits 1 if a survivor is not explained in docs/testing.md (each one there is either
+killed by a named test or argued equivalent). Not part of `make test`; docs/testing.md gives
+the time of a full run.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 DOC = REPO / "docs" / "testing.md"
 
 FUNCTIONS = [
-    # the retry loop's "was this request sent?" (plume_provider/_retry.py); the loop itself
-    # (send_with_retries, backoff_delay) is left out: docs/testing.md says why
+    # the retry loop's rules (plume_provider/client/_retry.py): "was this request sent?" and
+    # the pure decision after each attempt; the loop that carries decisions out
+    # (send_with_retries) and backoff_delay are left out: docs/testing.md says why
     "plume_provider.client._retry.x__request_sent",
-    # register recovery, claim confirmation, unclaim and delete (plume_provider/client.py)
+    "plume_provider.client._retry.x_decide",
+    # register recovery, claim confirmation, unclaim and delete (plume_provider/client/_client.py)
     "plume_provider.client._client.xǁPlumeClientǁregister_customer",
     "plume_provider.client._client.xǁPlumeClientǁ_find_registered",
     "plume_provider.client._client.xǁPlumeClientǁclaim_node",
