@@ -1,7 +1,7 @@
 """`PlumeClient`: one method per Plume API call, returning models and raising `PlumeError`s.
 
 One `httpx.Client` per `PlumeClient` (connection pooling); the token is cached process-wide by
-`PlumeAuth`; requests are paced by the rate budget of `ratelimit` (shared by every process of
+`PlumeAuth`; requests are paced by the rate budget of `_ratelimit` (shared by every process of
 the machine by default); failures are retried by the one loop of `_retry` and mapped by the
 one function `errors.make_error`.
 """

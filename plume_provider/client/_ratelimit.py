@@ -7,8 +7,8 @@ five minutes, for every process behind that IP. So the budget is shared, by scop
 * `process`: a `TokenBucket` in memory, shared by the threads of this process (the provider
   host runs several); what every `pulumi up` had before, each with its own budget;
 * `machine` (the default): a `SharedBudget` over a SQLite file in the user's cache directory
-  (`budget.MachineStore`), shared by every plume-fleet process of this machine;
-* `redis`: a `SharedBudget` over one Redis (`budget.RedisStore`), shared by every machine using
+  (`_budget.MachineStore`), shared by every plume-fleet process of this machine;
+* `redis`: a `SharedBudget` over one Redis (`_budget.RedisStore`), shared by every machine using
   it (several machines behind one NAT address).
 
 Every budget has the same two methods. `reserve()` hands out the next slot and returns how long
