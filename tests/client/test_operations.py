@@ -79,6 +79,21 @@ def test_register_is_one_call_plus_one_token(
     )
 
 
+def test_register_answer_that_is_not_a_customer_is_reported_as_such(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A register answer Plume changed the shape of names the call and what was wrong with it."""
+    mock.post(REGISTER).mock(return_value=httpx.Response(200, json={**CUSTOMER, "id": ["x"]}))
+    with pytest.raises(ApiError) as info:
+        client.register_customer(REGISTRATION)
+    err = info.value
+    assert type(err) is ApiError
+    assert str(err).startswith("Plume's answer is not a valid customer")
+    assert (err.status, err.method, err.path) == (200, "POST", "/api/Customers/register")
+    assert "id" in (err.api_message or "")
+    assert "report this" in (err.hint or "")
+
+
 def test_claim_unclaim_lookup_are_one_call_each(
     client: PlumeClient, mock: respx.MockRouter
 ) -> None:
