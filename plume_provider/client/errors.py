@@ -320,7 +320,6 @@ _HINTS: dict[tuple[str, int], str] = {
     ),
     ("list_nodes", 404): "location {location_id} of customer {customer_id} does not exist",
     ("rename_node", 404): "node {node_id} is not claimed at location {location_id}",
-    ("unclaim_node", 404): "location {location_id} does not exist or has no claimed nodes",
     ("lookup_node", 403): (
         "node {serial_number} belongs to another partner's inventory; check the serial"
     ),
