@@ -142,19 +142,9 @@ class Database:
         finally:
             conn.execute("COMMIT")
 
-    def ensure_schema(self) -> bool:
-        """Create the tables if needed; True when the database was empty (needs seeding)."""
-        conn = self.connection()
-        conn.executescript(SCHEMA)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            return True
-        if row["value"] != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} has schema version {row['value']}, this emulator needs "
-                f"{SCHEMA_VERSION}; start with --reset to recreate it"
-            )
-        return False
+    def create_schema(self) -> None:
+        """Create the tables and indexes that do not exist yet."""
+        self.connection().executescript(SCHEMA)
 
     def close(self) -> None:
         """Close every connection this object opened (call once, at shutdown)."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from plume_emulator import developer
 from plume_emulator.bodies import body_schema, read_json
 from plume_emulator.lab import lab_of
 from plume_emulator.models import FaultsBody, MintTokenBody
@@ -60,7 +61,7 @@ async def reset(request: Request) -> Response:
 
 @router.get("/state")
 async def state(request: Request) -> Response:
-    return JSONResponse(lab_of(request).backend.state())
+    return JSONResponse(developer.state(lab_of(request).db))
 
 
 @router.post("/tokens", openapi_extra=body_schema(MintTokenBody))
