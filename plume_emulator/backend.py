@@ -4,7 +4,8 @@ Routes parse a request and call one method here; each method runs in one
 SQLite transaction, reads and writes through :mod:`plume_emulator.store`, and
 either returns the JSON of :mod:`plume_emulator.render` or raises an
 ``EmulatorError`` carrying the status. Validation happens before the first
-write, so a rejected request never changes state.
+write, so a rejected request never changes state. The methods block on SQLite:
+routes run them in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The secrets a lab keeps in its database: partners' OAuth client secrets, the token signing key.
 
 Both live with the data, so a restarted emulator accepts the same clients and
-the tokens it issued before.
+the tokens it issued before. Each call blocks on SQLite: routes run it in a
+worker thread.
 """
 
 from __future__ import annotations

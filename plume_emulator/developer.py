@@ -2,7 +2,8 @@
 
 Kept apart from the Plume API's rules (LocalStack keeps its developer
 endpoints in their own module too): these see every partner at once and
-answer test questions ("which nodes are claimed?"), not Plume's.
+answer test questions ("which nodes are claimed?"), not Plume's. Each call
+blocks on SQLite: routes run it in a worker thread.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class Lab:
     stats: Stats
 
     def reset(self) -> None:
-        """Fresh seed data, no faults, zero stats, an empty WAF window."""
+        """Fresh seed data, no faults, zero stats, an empty WAF window (blocks on SQLite)."""
         developer.reset(self.db)
         self.faults.clear()
         self.stats.reset()

@@ -1,10 +1,14 @@
-"""``/_emulator`` control routes for tests and benchmarks (never behind the WAF or faults)."""
+"""``/_emulator`` control routes for tests and benchmarks (never behind the WAF or faults).
+
+Routes that touch SQLite (state, reset) run it in the worker thread pool, off the event loop.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -55,13 +59,13 @@ async def clear_faults(request: Request) -> Response:
 @router.post("/reset", status_code=204)
 async def reset(request: Request) -> Response:
     """Fresh seed data; also clears faults, stats and the WAF window."""
-    lab_of(request).reset()
+    await run_in_threadpool(lab_of(request).reset)
     return Response(status_code=204)
 
 
 @router.get("/state")
 async def state(request: Request) -> Response:
-    return JSONResponse(developer.state(lab_of(request).db))
+    return JSONResponse(await run_in_threadpool(developer.state, lab_of(request).db))
 
 
 @router.post("/tokens", openapi_extra=body_schema(MintTokenBody))

@@ -1,10 +1,14 @@
-"""``POST /oauth2/token``: the client-credentials grant as Plume's Okta server answers it."""
+"""``POST /oauth2/token``: the client-credentials grant as Plume's Okta server answers it.
+
+The client check reads SQLite, so it runs in the worker thread pool, off the event loop.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -43,7 +47,9 @@ async def token(request: Request) -> Response:
     credentials = parse_basic(request.headers.get("authorization"))
     if credentials is None and "client_id" in form:
         credentials = (form["client_id"], form.get("client_secret", ""))
-    partner_id = authenticate_client(lab.db, *credentials) if credentials else None
+    partner_id = (
+        await run_in_threadpool(authenticate_client, lab.db, *credentials) if credentials else None
+    )
     if credentials is None or partner_id is None:
         raise OAuthError(
             401,
