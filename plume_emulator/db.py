@@ -121,7 +121,8 @@ class Database:
 
     @contextmanager
     def _borrow(self) -> Iterator[sqlite3.Connection]:
-        """An idle connection (or a new one), returned to the pool afterwards."""
+        """An idle connection (or a new one), back in the pool afterwards unless a transaction
+        was left open on it (a failed COMMIT): closing it then rolls that back."""
         with self._pool_lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
@@ -130,7 +131,7 @@ class Database:
             yield conn
         finally:
             with self._pool_lock:
-                keep = not self._closed
+                keep = not self._closed and not conn.in_transaction
                 if keep:
                     self._idle.append(conn)
             if not keep:

@@ -1,9 +1,9 @@
-"""SQLite work runs off the event loop: a request held inside the store stalls only itself.
+"""SQLite work runs in worker threads, off the event loop, on connections the threads share.
 
-Each case holds one call of a store function (the API, the token endpoint, the
-developer API) until ``/_emulator/health`` has answered. Were the store called
-on the event loop, health could not answer while the call is held, the hold
-would run out instead of being released, and the test says so.
+A request held inside the store stalls only itself: each case holds one call of a store
+function (the API, the token endpoint, the developer API) until ``/_emulator/health`` has
+answered. Were the store called on the event loop, health could not answer while the call is
+held, the hold would run out instead of being released, and the test says so.
 """
 
 from __future__ import annotations
@@ -111,3 +111,16 @@ def test_connections_are_shared_by_threads_not_opened_per_thread(tmp_path: Path)
     finally:
         db.close()
     assert len(used) == 1, f"{len(used)} connections for 10 short-lived threads, one at a time"
+
+
+def test_a_connection_left_inside_a_transaction_is_not_lent_again(tmp_path: Path) -> None:
+    db = Database(tmp_path / "pool.sqlite")
+    db.create_schema()
+    try:
+        with db._borrow() as stuck:
+            stuck.execute("BEGIN")
+        with db.read() as conn:
+            assert conn is not stuck
+            assert conn.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 0
+    finally:
+        db.close()
