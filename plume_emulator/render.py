@@ -1,4 +1,4 @@
-"""The JSON documents the API answers with, built from database rows (moto's "responses").
+"""The JSON documents the API answers with, built from database rows.
 
 Plume's field names, types and constant fields live here only: the backend
 decides what to answer, this module how it reads.
