@@ -1,6 +1,6 @@
 """`plume-fleet discover`: bring an existing fleet under code.
 
-Given a CRM export (a fleet file: `fleet_file` documents the columns), look each accountId up in
+Given a CRM export (a fleet file: `fleet.file` documents the columns), look each accountId up in
 Plume and write
 
 * a fleet file for `plume-fleet:fleetFile`: every CRM customer, in CRM order;
@@ -51,8 +51,7 @@ from typing import Any, TextIO
 
 from plume_provider.client import PlumeClient
 from plume_provider.errors import NotFoundError, PermissionDeniedError, PlumeError
-from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet
-from plume_provider.fleet_file import write_fleet_file
+from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet, write_fleet_file
 from plume_provider.settings import PlumeSettings
 
 __all__ = ["Discovery", "Finding", "Journal", "discover", "main"]

@@ -8,7 +8,7 @@ So a provider here:
 * pickles to plain, non-secret data only (`__getstate__`): no settings, credential, token,
   HTTP client or lock ever reaches the state, and the blob is the same for every instance;
 * reads credentials and endpoints when it runs: stack config given to `configure` first, then
-  the `PLUME_*` environment (`provider_config.settings_from_config`);
+  the `PLUME_*` environment (`config.settings_from_config`);
 * builds one `PlumeClient` lazily, under a lock, and reuses it (and its token) for every call.
 
 This module's path and the provider class names are part of the state format: the pickled
@@ -39,7 +39,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from plume_provider.errors import InputValidationError, PlumeError
-from plume_provider.provider_config import ConfigSource, settings_from_config
+from plume_provider.resources.config import ConfigSource, settings_from_config
 from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from plume_provider.budget import (
 )
 from plume_provider.client import PlumeClient
 from plume_provider.errors import ConfigurationError
-from plume_provider.provider_config import settings_from_config
 from plume_provider.ratelimit import TokenBucket, budget_for
+from plume_provider.resources.config import settings_from_config
 from plume_provider.settings import PlumeSettings
 
 from .conftest import run_at_once
