@@ -22,7 +22,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,14 +37,14 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.resources.config import ConfigSource, settings_from_config
 from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError as PydanticValidationError
-
     from plume_provider.client import PlumeClient
     from plume_provider.settings import PlumeSettings
 
@@ -56,6 +56,7 @@ __all__ = [
     "PlumeResource",
     "PlumeResourceError",
     "check_failures_from_pydantic",
+    "check_inputs",
     "gone",
     "is_unknown",
     "known_inputs",
@@ -126,6 +127,47 @@ def check_failures_from_pydantic(
     return failures
 
 
+PLACEHOLDER = "placeholder"
+"""What a required input missing or unknown is validated as, so only the other fields' rules
+speak; its own failure is the "required" one (or none, while preview does not know it yet)."""
+
+
+def check_inputs(
+    inputs: Mapping[str, Any],
+    *,
+    accepted: Sequence[str],
+    rules: type[BaseModel],
+    validated: Sequence[str],
+    required: Mapping[str, str],
+) -> list[CheckFailure]:
+    """Every problem of a resource's `inputs` (the `check` of both providers), no API call.
+
+    `accepted`: the input properties (anything else is an unknown property); `validated`: those
+    `rules` (a pydantic model with camelCase aliases) validates; `required`: required property ->
+    what the user should do when it is missing (empty: just "required"). Values not known yet
+    (preview) pass: they are validated once known.
+    """
+    failures = [
+        CheckFailure(key, f"unknown property; expected one of {', '.join(accepted)}")
+        for key in inputs
+        if key not in accepted and key != PROVIDER_KEY
+    ]
+    placeholders = {key for key in validated if is_unknown(inputs.get(key))}
+    values = known_inputs(inputs, validated)
+    for key, how in required.items():
+        if key in placeholders:
+            values[key] = PLACEHOLDER
+        elif key not in values:
+            failures.append(CheckFailure(key, f"required: {how}" if how else "required"))
+            values[key] = PLACEHOLDER
+            placeholders.add(key)
+    try:
+        rules.model_validate(values)
+    except PydanticValidationError as err:
+        failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
+    return failures
+
+
 @dataclass(frozen=True)
 class DiffSpec:
     """How a resource's inputs change: which keys replace it, which update it in place.
@@ -134,8 +176,11 @@ class DiffSpec:
     live value alone (Plume has no way to clear it) instead of showing a diff forever.
     `casefold` keys compare case-insensitively (emails). Keys in neither list (e.g. `adopt`,
     `__provider`) never cause a change. `stables` are the ids an in-place update keeps.
+    `kind` and `replaced_by` word the refusal of an in-place change of a `replace` key.
     """
 
+    kind: str
+    replaced_by: str
     replace: tuple[str, ...]
     update: tuple[str, ...]
     optional: frozenset[str] = field(default_factory=frozenset)
@@ -159,6 +204,20 @@ class DiffSpec:
                 continue
             elif not self.same(key, olds.get(key), new):
                 changed.append(key)
+        return changed
+
+    def in_place_changes(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> list[str]:
+        """`changed_keys` for an update; a changed `replace` key refuses it (the engine
+        replaces instead, so only a stale plan gets here)."""
+        changed = self.changed_keys(olds, news)
+        replaced = [key for key in changed if key in self.replace]
+        if replaced:
+            raise PlumeResourceError(
+                f"{self.kind} {id_}: {', '.join(replaced)} cannot change in place, only by "
+                f"{self.replaced_by}; run pulumi preview, which shows the replacement"
+            )
         return changed
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
