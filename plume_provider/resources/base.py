@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pulumi import ResourceOptions
+from pulumi import CustomResource, ResourceOptions
 from pulumi.dynamic import (
     CheckFailure,
     ConfigureRequest,
@@ -42,7 +42,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.resources.config import ConfigSource, settings_from_config
-from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
+from plume_provider.resources.sdk_workarounds import install_for
+from plume_provider.resources.serialized import serialized_provider
 
 if TYPE_CHECKING:
     from plume_provider.client import PlumeClient
@@ -374,7 +375,7 @@ class PlumeResource(Resource):
 
     def __init__(
         self,
-        provider: ResourceProvider,
+        provider: PlumeProviderBase,
         resource_name: str,
         args: Any,
         opts: ResourceOptions | None = None,
@@ -385,11 +386,13 @@ class PlumeResource(Resource):
         for name, value in self._arguments(resource_name, args).items():
             if value is not None:
                 props[name] = value
+        props[PROVIDER_KEY] = serialized_provider(provider)
         install_for(type(self))
-        try:
-            super().__init__(provider, resource_name, props, opts)
-        finally:
-            restore_pickler()
+        # What `Resource.__init__` does, but for serializing the provider once per resource (a
+        # Plume provider holds no secret, so its blob is never made one: `PlumeProviderBase`).
+        CustomResource.__init__(
+            self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
+        )
 
     @classmethod
     def _arguments(cls, resource_name: str, args: Any) -> dict[str, Any]:
