@@ -455,6 +455,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _to_continue(journal: Journal) -> str:
+    """What to do after a stopped run: the journal makes a rerun pick up where it stopped."""
+    return (
+        "rerun the same command to continue: the "
+        f"{len(journal.answers)} answers so far are in {journal.path}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
@@ -481,18 +489,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         discovery = _run(crm.customers, client, journal, progress=not args.no_progress)
     except KeyboardInterrupt:
-        print(
-            f"\ninterrupted after {journal.made} call(s); rerun the same command to continue "
-            f"(answers so far are in {journal_path})",
-            file=sys.stderr,
-        )
+        interrupted = f"interrupted after {journal.made} call(s)"
+        print(f"\n{interrupted}; {_to_continue(journal)}", file=sys.stderr)
         return 130
     except PlumeError as err:
-        print(
-            f"plume-fleet discover stopped: {err}\nrerun the same command to continue: the "
-            f"{len(journal.answers)} answers so far are in {journal_path}",
-            file=sys.stderr,
-        )
+        print(f"plume-fleet discover stopped: {err}\n{_to_continue(journal)}", file=sys.stderr)
         return 1
     finally:
         journal.close()

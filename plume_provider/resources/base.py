@@ -1,4 +1,7 @@
-"""What both Plume dynamic providers share: configuration, the lazy client, pickling, diffing.
+"""The common base of the Plume dynamic providers and of their resources.
+
+The providers share configuration, the lazy client, pickling, the `check` of inputs and the
+diffing; the resources share the camelCase / snake_case mapping and how they are declared.
 
 Pulumi dill-pickles the provider object into the stack state (`__provider`) and the
 dynamic-provider host unpickles it, caches one object per distinct `__provider` string, calls

@@ -24,8 +24,8 @@ much as tests do:
   The young generation is collected every `GC_YOUNG_THRESHOLD` allocations instead.
 
 The fifth cost, `serialize_provider` leaving a wrapper on the pickler per dynamic resource
-(a `RecursionError` past ~980 of them), is not patched: `serialized` serializes each provider
-class once. Every workaround names its upstream issue (drafts in docs/upstream.md), and
+(until declarations fail with `RecursionError`), is not patched: `serialized` serializes each
+provider class once. Every workaround names its upstream issue (drafts in docs/upstream.md), and
 tests/provider/test_sdk_workarounds.py has a strict-xfail canary per cost that passes, and so
 fails the suite, the day the SDK fixes it: then the workaround goes. What each one saves is
 measured in docs/performance.md.

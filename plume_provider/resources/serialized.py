@@ -7,8 +7,8 @@ the state format and nothing else, the same for every instance), so `PlumeResour
 it once per class and declares its resources as `Resource.__init__` does, with that value.
 
 This also keeps clear of an SDK defect: `serialize_provider` wraps
-`pickle._Pickler._batch_setitems` on every call and never unwraps it, so after ~980 calls in
-one process every further one fails with `RecursionError` (docs/upstream.md). Called once per
+`pickle._Pickler._batch_setitems` on every call and never unwraps it, so the wrappers nest
+until every further call fails with `RecursionError` (docs/upstream.md). Called once per
 provider class, it leaves two wrappers in a program, not one per resource.
 """
 
