@@ -45,7 +45,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from plume_provider.errors import InputValidationError, PlumeError
 from plume_provider.resources.config import ConfigSource, settings_from_config
-from plume_provider.resources.sdk_workarounds import install_for
+from plume_provider.resources.sdk_workarounds import install_all
 from plume_provider.resources.serialized import serialized_provider
 
 if TYPE_CHECKING:
@@ -361,8 +361,11 @@ class PlumeResource(Resource):
     """A dynamic resource whose properties are camelCase on the wire, snake_case in Python.
 
     Subclasses set `_PROPERTIES` (every input and output property, camelCase) and declare the
-    output attributes as `pulumi.Output[...]` annotations so IDEs complete them. The args
-    dataclass fields are the snake_case names of the input properties.
+    output attributes as `pulumi.Output[...]` annotations under `TYPE_CHECKING`, so that type
+    checkers and IDEs know them and the SDK does not: it would evaluate them again for every
+    registration response (`sdk_workarounds.RESOURCE_TYPES_UPSTREAM`), and they would give it
+    nothing, since it looks them up by the camelCase property names. The args dataclass fields
+    are the snake_case names of the input properties.
     """
 
     _PROPERTIES: ClassVar[tuple[str, ...]] = ()
@@ -390,7 +393,7 @@ class PlumeResource(Resource):
             if value is not None:
                 props[name] = value
         props[PROVIDER_KEY] = serialized_provider(provider)
-        install_for(type(self))
+        install_all()
         # What `Resource.__init__` does, but for serializing the provider once per resource (a
         # Plume provider holds no secret, so its blob is never made one: `PlumeProviderBase`).
         CustomResource.__init__(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 from pulumi.dynamic import (
@@ -450,18 +450,19 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     _PROPERTIES = (*OUTPUTS, *_TAKEOVER_INPUTS)
     _ARGS = PlumeCustomerArgs
 
-    customer_id: pulumi.Output[str]
-    location_id: pulumi.Output[str]
-    account_id: pulumi.Output[str]
-    partner_id: pulumi.Output[str]
-    name: pulumi.Output[str | None]
-    email: pulumi.Output[str]
-    profile: pulumi.Output[str]
-    accept_language: pulumi.Output[str]
-    onboarding_checkpoint: pulumi.Output[str | None]
-    created_at: pulumi.Output[str | None]
-    adopt: pulumi.Output[bool | None]
-    import_id: pulumi.Output[str | None]
+    if TYPE_CHECKING:  # for type checkers and IDEs only (see PlumeResource)
+        customer_id: pulumi.Output[str]
+        location_id: pulumi.Output[str]
+        account_id: pulumi.Output[str]
+        partner_id: pulumi.Output[str]
+        name: pulumi.Output[str | None]
+        email: pulumi.Output[str]
+        profile: pulumi.Output[str]
+        accept_language: pulumi.Output[str]
+        onboarding_checkpoint: pulumi.Output[str | None]
+        created_at: pulumi.Output[str | None]
+        adopt: pulumi.Output[bool | None]
+        import_id: pulumi.Output[str | None]
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -323,29 +323,31 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     _PROPERTIES = (*OUTPUTS, "adopt")
     _ARGS = PlumeNodeArgs
 
-    serial_number: pulumi.Output[str]
-    node_id: pulumi.Output[str]
-    nickname: pulumi.Output[str | None]
-    residential_gateway: pulumi.Output[bool | None]
-    customer_id: pulumi.Output[str]
-    location_id: pulumi.Output[str]
-    radio_mac24: pulumi.Output[str | None]
-    radio_mac50: pulumi.Output[str | None]
-    ethernet_mac: pulumi.Output[str | None]
-    bluetooth_mac: pulumi.Output[str | None]
-    macs: pulumi.Output[list[str] | None]
-    pack_id: pulumi.Output[str | None]
-    box_serial_number: pulumi.Output[str | None]
-    part_number: pulumi.Output[str | None]
-    manufacturer_firmware: pulumi.Output[str | None]
-    purchase_order_number: pulumi.Output[str | None]
-    ship_date: pulumi.Output[str | None]
-    backhaul_dhcp_pool_idx: pulumi.Output[int | str | None]
-    deployment: pulumi.Output[str | None]
-    shard_number: pulumi.Output[str | int | None]
-    version: pulumi.Output[str | int | None]
-    created_at: pulumi.Output[str | None]
-    updated_at: pulumi.Output[str | None]
+    if TYPE_CHECKING:  # for type checkers and IDEs only (see PlumeResource)
+        serial_number: pulumi.Output[str]
+        node_id: pulumi.Output[str]
+        nickname: pulumi.Output[str | None]
+        residential_gateway: pulumi.Output[bool | None]
+        customer_id: pulumi.Output[str]
+        location_id: pulumi.Output[str]
+        radio_mac24: pulumi.Output[str | None]
+        radio_mac50: pulumi.Output[str | None]
+        ethernet_mac: pulumi.Output[str | None]
+        bluetooth_mac: pulumi.Output[str | None]
+        macs: pulumi.Output[list[str] | None]
+        pack_id: pulumi.Output[str | None]
+        box_serial_number: pulumi.Output[str | None]
+        part_number: pulumi.Output[str | None]
+        manufacturer_firmware: pulumi.Output[str | None]
+        purchase_order_number: pulumi.Output[str | None]
+        ship_date: pulumi.Output[str | None]
+        backhaul_dhcp_pool_idx: pulumi.Output[int | str | None]
+        deployment: pulumi.Output[str | None]
+        shard_number: pulumi.Output[str | int | None]
+        version: pulumi.Output[str | int | None]
+        created_at: pulumi.Output[str | None]
+        updated_at: pulumi.Output[str | None]
+        adopt: pulumi.Output[bool | None]
 
     def __init__(
         self,

@@ -11,10 +11,6 @@ much as tests do:
   callback on every pending Output each time one completes: quadratic in the number of
   Outputs. That module's `asyncio.wait` becomes FIRST_EXCEPTION: the same Outputs are awaited,
   a failure still surfaces as soon as it happens, the loop runs once.
-* `CACHED_RESOURCE_TYPES`: `resolve_outputs` (`pulumi/runtime/rpc.py`) recomputes the resource
-  class's property types (`pulumi._types.resource_types`: `typing.get_type_hints` over every
-  annotation) for every registration response. Memoised for the Plume classes only: their
-  annotations are fixed when the class is defined.
 * `CHEAP_STACK_TRACE`: `_get_stack_trace` (`pulumi/runtime/resource.py`) records where each
   resource was declared with `traceback.extract_stack()`, which also loads source lines and
   `stat`s every file on the stack. The same frames are built from the interpreter's frames.
@@ -23,9 +19,13 @@ much as tests do:
   collector runs every few declarations and its older passes walk the whole growing graph.
   The young generation is collected every `GC_YOUNG_THRESHOLD` allocations instead.
 
-The fifth cost, `serialize_provider` leaving a wrapper on the pickler per dynamic resource
-(until declarations fail with `RecursionError`), is not patched: `serialized` serializes each
-provider class once. Every workaround names its upstream issue (drafts in docs/upstream.md), and
+Two more costs are avoided rather than patched: `serialize_provider` leaving a wrapper on the
+pickler per dynamic resource (until declarations fail with `RecursionError`): `serialized`
+serializes each provider class once; and `resolve_outputs` (`pulumi/runtime/rpc.py`)
+recomputing the resource class's property types (`pulumi._types.resource_types`:
+`typing.get_type_hints` over every annotation) for every registration response: the Plume
+classes annotate their outputs for type checkers only (`RESOURCE_TYPES_UPSTREAM`).
+Every workaround names its upstream issue (drafts in docs/upstream.md), and
 tests/provider/test_sdk_workarounds.py has a strict-xfail canary per cost that passes, and so
 fails the suite, the day the SDK fixes it: then the workaround goes. What each one saves is
 measured in docs/performance.md.
@@ -46,16 +46,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "CACHED_RESOURCE_TYPES",
     "CHEAP_STACK_TRACE",
     "GC_YOUNG_THRESHOLD",
     "LINEAR_OUTPUT_WAIT",
     "RAISED_GC_THRESHOLD",
+    "RESOURCE_TYPES_UPSTREAM",
     "VERIFIED",
     "Workaround",
-    "cache_resource_types",
+    "install_all",
     "install_cheap_stack_trace",
-    "install_for",
     "install_linear_output_wait",
     "raise_gc_threshold",
     "sdk_version",
@@ -130,12 +129,6 @@ LINEAR_OUTPUT_WAIT = Workaround(
     ),
     check="whether wait_for_rpcs still loops over asyncio.wait(..., FIRST_COMPLETED)",
 )
-CACHED_RESOURCE_TYPES = Workaround(
-    name="cached-resource-types",
-    replaces="pulumi._types.resource_types",
-    upstream="not filed, docs/upstream.md#resource_types-is-recomputed-per-registration",
-    check="whether resolve_outputs still calls _types.resource_types(cls) per response",
-)
 CHEAP_STACK_TRACE = Workaround(
     name="cheap-stack-trace",
     replaces="pulumi.runtime.resource._get_stack_trace",
@@ -154,6 +147,13 @@ RAISED_GC_THRESHOLD = Workaround(
     ),
     check="how many objects the SDK keeps per declared resource",
 )
+
+
+RESOURCE_TYPES_UPSTREAM = (
+    "not filed, docs/upstream.md#resource_types-is-recomputed-per-registration"
+)
+"""The upstream issue of the per-registration `resource_types` cost, which the Plume resource
+classes avoid by annotating their outputs under `TYPE_CHECKING`."""
 
 
 class _AsyncioWithLinearWait:
@@ -180,37 +180,6 @@ def install_linear_output_wait() -> None:
         return
     if LINEAR_OUTPUT_WAIT.applies():
         setattr(stack, "asyncio", _AsyncioWithLinearWait())  # noqa: B010 (patching on purpose)
-
-
-class _CachedResourceTypes:
-    """`pulumi._types.resource_types`, memoised for the classes registered with it."""
-
-    def __init__(self, wrapped: Callable[[type], dict[str, type]]) -> None:
-        self.__wrapped__ = wrapped
-        self._cache: dict[type, dict[str, type]] = {}
-
-    def register(self, cls: type) -> None:
-        if cls not in self._cache:
-            self._cache[cls] = self.__wrapped__(cls)
-
-    def __call__(self, resource_cls: type) -> dict[str, type]:
-        cached = self._cache.get(resource_cls)
-        if cached is None:
-            return self.__wrapped__(resource_cls)
-        return dict(cached)
-
-
-def cache_resource_types(cls: type) -> None:
-    """Compute `cls`'s property types once per process instead of once per resource."""
-    from pulumi import _types
-
-    current = _types.resource_types
-    if not isinstance(current, _CachedResourceTypes):
-        if not CACHED_RESOURCE_TYPES.applies():
-            return
-        current = _CachedResourceTypes(current)
-        setattr(_types, "resource_types", current)  # noqa: B010 (patching on purpose)
-    current.register(cls)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -273,10 +242,8 @@ def raise_gc_threshold() -> None:
         gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def install_for(resource_cls: type) -> None:
-    """Every workaround a declaration of `resource_cls` needs before the SDK registers it
-    (idempotent)."""
+def install_all() -> None:
+    """Every workaround a declaration needs before the SDK registers it (idempotent)."""
     install_linear_output_wait()
     install_cheap_stack_trace()
     raise_gc_threshold()
-    cache_resource_types(resource_cls)
