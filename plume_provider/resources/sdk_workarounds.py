@@ -1,10 +1,10 @@
 """Scale costs of the Pulumi Python SDK that a fleet of 1,000+ resources runs into, paid less.
 
-Each workaround here replaces one private piece of the SDK with one that does the same work
-for less, and only on the SDK versions where it was verified against the SDK's source
-(`Workaround.verified`): on any other version it changes nothing and logs one warning naming
-what to check. They live in the program process, so real `pulumi up` runs hit these costs as
-much as tests do:
+Each workaround here replaces one private piece of the SDK (for the collector: its threshold)
+with one that does the same work for less, and only on the SDK versions where it was verified
+against the SDK's source (`Workaround.verified`): on any other version it changes nothing and
+logs one warning naming what to check. They live in the program process, so real `pulumi up`
+runs hit these costs as much as tests do:
 
 * `LINEAR_OUTPUT_WAIT`: `wait_for_rpcs` (`pulumi/runtime/stack.py`) waits for the program's
   outstanding Outputs with `asyncio.wait(..., FIRST_COMPLETED)` in a loop, re-registering a
@@ -25,6 +25,7 @@ serializes each provider class once; and `resolve_outputs` (`pulumi/runtime/rpc.
 recomputing the resource class's property types (`pulumi._types.resource_types`:
 `typing.get_type_hints` over every annotation) for every registration response: the Plume
 classes annotate their outputs for type checkers only (`RESOURCE_TYPES_UPSTREAM`).
+
 Every workaround names its upstream issue (drafts in docs/upstream.md), and
 tests/provider/test_sdk_workarounds.py has a strict-xfail canary per cost that passes, and so
 fails the suite, the day the SDK fixes it: then the workaround goes. What each one saves is
