@@ -5,9 +5,9 @@ customer becomes a `PlumeCustomer` named `customer-<accountId>` and each node a 
 `node-<serialNumber>`, so names stay stable when the list is reordered.
 
 The program is asynchronous (`pulumi.run`) for one reason: the Python SDK sends no registration
-to the engine until the program yields, so a synchronous body declaring 1,500 resources keeps
-the whole fleet waiting ~3 s before the first API call. Yielding after each customer lets the
-engine start on the first customers while the rest are still being declared.
+to the engine until the program yields, so a synchronous body keeps the whole fleet waiting
+until its last resource is declared (docs/performance.md). Yielding after each customer lets
+the engine start on the first customers while the rest are still being declared.
 
 Rollout waves: the program exports the wave it deployed (`wave`) and reads the previous one
 back through a `StackReference` to its own stack (the last completed update's outputs), so a
@@ -18,16 +18,15 @@ unless `plume-fleet:allowShrink` is true.
 import asyncio
 
 import pulumi
-import pulumi.runtime.config
 
 from plume_provider.fleet import (
-    FLEET_CONFIG_KEYS,
     CustomerSpec,
     Fleet,
     FleetConfigError,
     load_fleet,
     shrink_problem,
 )
+from plume_provider.fleet.stack_config import fleet_config
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
 
 
@@ -51,15 +50,6 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
     )
 
 
-def fleet_config() -> dict[str, str | None]:
-    """Every `plume-fleet:*` key of the stack, so a typo'd key is reported, not ignored."""
-    config = pulumi.Config()
-    prefix = f"{config.name}:"
-    declared = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    keys = {key.removeprefix(prefix) for key in declared if key.startswith(prefix)}
-    return {key: config.get(key) for key in sorted(keys | set(FLEET_CONFIG_KEYS))}
-
-
 async def previous_wave() -> int | None:
     """The `wave` output of this stack's last update (None before the first, or before waves)."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -75,7 +65,7 @@ async def previous_wave() -> int | None:
 
 async def main() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
-    fleet = load_fleet(fleet_config())
+    fleet = load_fleet(fleet_config(pulumi.Config()))
     if fleet.uses_waves:
         refused = shrink_problem(fleet, await previous_wave())
         if refused is not None:

@@ -19,8 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from plume_provider.fleet import load_fleet  # noqa: E402
-from plume_provider.fleet_file import write_fleet_file  # noqa: E402
+from plume_provider.fleet import load_fleet, write_fleet_file  # noqa: E402
 
 
 def customers(count: int) -> list[dict[str, object]]:

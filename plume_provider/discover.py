@@ -1,6 +1,6 @@
 """`plume-fleet discover`: bring an existing fleet under code.
 
-Given a CRM export (a fleet file: `fleet_file` documents the columns), look each accountId up in
+Given a CRM export (a fleet file: `fleet.file` documents the columns), look each accountId up in
 Plume and write
 
 * a fleet file for `plume-fleet:fleetFile`: every CRM customer, in CRM order;
@@ -52,8 +52,7 @@ from typing import Any, TextIO
 from plume_provider.client import PlumeClient
 from plume_provider.client.errors import NotFoundError, PermissionDeniedError, PlumeError
 from plume_provider.client.settings import PlumeSettings
-from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet
-from plume_provider.fleet_file import write_fleet_file
+from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet, write_fleet_file
 
 __all__ = ["Discovery", "Finding", "Journal", "discover", "main"]
 
@@ -456,6 +455,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _to_continue(journal: Journal) -> str:
+    """What to do after a stopped run: the journal makes a rerun pick up where it stopped."""
+    return (
+        "rerun the same command to continue: the "
+        f"{len(journal.answers)} answers so far are in {journal.path}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out: Path = args.out
@@ -482,18 +489,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         discovery = _run(crm.customers, client, journal, progress=not args.no_progress)
     except KeyboardInterrupt:
-        print(
-            f"\ninterrupted after {journal.made} call(s); rerun the same command to continue "
-            f"(answers so far are in {journal_path})",
-            file=sys.stderr,
-        )
+        interrupted = f"interrupted after {journal.made} call(s)"
+        print(f"\n{interrupted}; {_to_continue(journal)}", file=sys.stderr)
         return 130
     except PlumeError as err:
-        print(
-            f"plume-fleet discover stopped: {err}\nrerun the same command to continue: the "
-            f"{len(journal.answers)} answers so far are in {journal_path}",
-            file=sys.stderr,
-        )
+        print(f"plume-fleet discover stopped: {err}\n{_to_continue(journal)}", file=sys.stderr)
         return 1
     finally:
         journal.close()

@@ -1,4 +1,7 @@
-"""What both Plume dynamic providers share: configuration, the lazy client, pickling, diffing.
+"""The common base of the Plume dynamic providers and of their resources.
+
+The providers share configuration, the lazy client, pickling, the `check` of inputs and the
+diffing; the resources share the camelCase / snake_case mapping and how they are declared.
 
 Pulumi dill-pickles the provider object into the stack state (`__provider`) and the
 dynamic-provider host unpickles it, caches one object per distinct `__provider` string, calls
@@ -8,7 +11,7 @@ So a provider here:
 * pickles to plain, non-secret data only (`__getstate__`): no settings, credential, token,
   HTTP client or lock ever reaches the state, and the blob is the same for every instance;
 * reads credentials and endpoints when it runs: stack config given to `configure` first, then
-  the `PLUME_*` environment (`provider_config.settings_from_config`);
+  the `PLUME_*` environment (`config.settings_from_config`);
 * builds one `PlumeClient` lazily, under a lock, and reuses it (and its token) for every call.
 
 This module's path and the provider class names are part of the state format: the pickled
@@ -22,11 +25,11 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pulumi import ResourceOptions
+from pulumi import CustomResource, ResourceOptions
 from pulumi.dynamic import (
     CheckFailure,
     ConfigureRequest,
@@ -37,14 +40,15 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from plume_provider.client.errors import InputValidationError, PlumeError
-from plume_provider.provider_config import ConfigSource, settings_from_config
-from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
+from plume_provider.resources.config import ConfigSource, settings_from_config
+from plume_provider.resources.sdk_workarounds import install_all
+from plume_provider.resources.serialized import serialized_provider
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError as PydanticValidationError
-
     from plume_provider.client import PlumeClient
     from plume_provider.client.settings import PlumeSettings
 
@@ -56,6 +60,7 @@ __all__ = [
     "PlumeResource",
     "PlumeResourceError",
     "check_failures_from_pydantic",
+    "check_inputs",
     "gone",
     "is_unknown",
     "known_inputs",
@@ -126,6 +131,47 @@ def check_failures_from_pydantic(
     return failures
 
 
+PLACEHOLDER = "placeholder"
+"""What a required input missing or unknown is validated as, so only the other fields' rules
+speak; its own failure is the "required" one (or none, while preview does not know it yet)."""
+
+
+def check_inputs(
+    inputs: Mapping[str, Any],
+    *,
+    accepted: Sequence[str],
+    rules: type[BaseModel],
+    validated: Sequence[str],
+    required: Mapping[str, str],
+) -> list[CheckFailure]:
+    """Every problem of a resource's `inputs` (the `check` of both providers), no API call.
+
+    `accepted`: the input properties (anything else is an unknown property); `validated`: those
+    `rules` (a pydantic model with camelCase aliases) validates; `required`: required property ->
+    what the user should do when it is missing (empty: just "required"). Values not known yet
+    (preview) pass: they are validated once known.
+    """
+    failures = [
+        CheckFailure(key, f"unknown property; expected one of {', '.join(accepted)}")
+        for key in inputs
+        if key not in accepted and key != PROVIDER_KEY
+    ]
+    placeholders = {key for key in validated if is_unknown(inputs.get(key))}
+    values = known_inputs(inputs, validated)
+    for key, how in required.items():
+        if key in placeholders:
+            values[key] = PLACEHOLDER
+        elif key not in values:
+            failures.append(CheckFailure(key, f"required: {how}" if how else "required"))
+            values[key] = PLACEHOLDER
+            placeholders.add(key)
+    try:
+        rules.model_validate(values)
+    except PydanticValidationError as err:
+        failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
+    return failures
+
+
 @dataclass(frozen=True)
 class DiffSpec:
     """How a resource's inputs change: which keys replace it, which update it in place.
@@ -134,8 +180,11 @@ class DiffSpec:
     live value alone (Plume has no way to clear it) instead of showing a diff forever.
     `casefold` keys compare case-insensitively (emails). Keys in neither list (e.g. `adopt`,
     `__provider`) never cause a change. `stables` are the ids an in-place update keeps.
+    `kind` and `replaced_by` word the refusal of an in-place change of a `replace` key.
     """
 
+    kind: str
+    replaced_by: str
     replace: tuple[str, ...]
     update: tuple[str, ...]
     optional: frozenset[str] = field(default_factory=frozenset)
@@ -159,6 +208,20 @@ class DiffSpec:
                 continue
             elif not self.same(key, olds.get(key), new):
                 changed.append(key)
+        return changed
+
+    def in_place_changes(
+        self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> list[str]:
+        """`changed_keys` for an update; a changed `replace` key refuses it (the engine
+        replaces instead, so only a stale plan gets here)."""
+        changed = self.changed_keys(olds, news)
+        replaced = [key for key in changed if key in self.replace]
+        if replaced:
+            raise PlumeResourceError(
+                f"{self.kind} {id_}: {', '.join(replaced)} cannot change in place, only by "
+                f"{self.replaced_by}; run pulumi preview, which shows the replacement"
+            )
         return changed
 
     def diff(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffResult:
@@ -298,8 +361,11 @@ class PlumeResource(Resource):
     """A dynamic resource whose properties are camelCase on the wire, snake_case in Python.
 
     Subclasses set `_PROPERTIES` (every input and output property, camelCase) and declare the
-    output attributes as `pulumi.Output[...]` annotations so IDEs complete them. The args
-    dataclass fields are the snake_case names of the input properties.
+    output attributes as `pulumi.Output[...]` annotations under `TYPE_CHECKING`, so that type
+    checkers and IDEs know them and the SDK does not: it would evaluate them again for every
+    registration response (`sdk_workarounds.RESOURCE_TYPES_UPSTREAM`), and they would give it
+    nothing, since it looks them up by the camelCase property names. The args dataclass fields
+    are the snake_case names of the input properties.
     """
 
     _PROPERTIES: ClassVar[tuple[str, ...]] = ()
@@ -315,7 +381,7 @@ class PlumeResource(Resource):
 
     def __init__(
         self,
-        provider: ResourceProvider,
+        provider: PlumeProviderBase,
         resource_name: str,
         args: Any,
         opts: ResourceOptions | None = None,
@@ -326,11 +392,13 @@ class PlumeResource(Resource):
         for name, value in self._arguments(resource_name, args).items():
             if value is not None:
                 props[name] = value
-        install_for(type(self))
-        try:
-            super().__init__(provider, resource_name, props, opts)
-        finally:
-            restore_pickler()
+        props[PROVIDER_KEY] = serialized_provider(provider)
+        install_all()
+        # What `Resource.__init__` does, but for serializing the provider once per resource (a
+        # Plume provider holds no secret, so its blob is never made one: `PlumeProviderBase`).
+        CustomResource.__init__(
+            self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
+        )
 
     @classmethod
     def _arguments(cls, resource_name: str, args: Any) -> dict[str, Any]:

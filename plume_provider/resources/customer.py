@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 from pulumi.dynamic import (
@@ -39,12 +39,11 @@ from plume_provider.client.errors import (
 from plume_provider.client.identifiers import id_problem
 from plume_provider.client.models import Customer, CustomerRegistration, CustomerUpdate, Location
 from plume_provider.resources.base import (
-    PROVIDER_KEY,
     DiffSpec,
     PlumeProviderBase,
     PlumeResource,
     PlumeResourceError,
-    check_failures_from_pydantic,
+    check_inputs,
     gone,
     is_unknown,
     known_inputs,
@@ -81,7 +80,14 @@ _TAKEOVER_INPUTS = ("adopt", "importId")
 _PATCHABLE = ("accountId", "name", "email")
 _DEFAULTS = {"profile": "auto", "acceptLanguage": "en-US"}
 
+_REQUIRED = {
+    "accountId": "declare the customer's CRM account id (a UUID if there is none)",
+    "partnerId": "declare partnerId or set plume:partnerId (PLUME_PARTNER_ID) for the provider",
+}
+
 CUSTOMER_DIFF = DiffSpec(
+    kind="customer",
+    replaced_by="replacing the customer",
     replace=("partnerId", "profile", "acceptLanguage"),
     update=("accountId", "name", "email", "onboardingCheckpoint"),
     optional=frozenset({"name", "email", "onboardingCheckpoint"}),
@@ -143,30 +149,13 @@ class CustomerProvider(PlumeProviderBase):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate with the client's registration rules; fill defaults so diffs are stable."""
         inputs = self._normalize(news)
-        failures = [
-            CheckFailure(key, f"unknown property; expected one of {', '.join(INPUTS)}")
-            for key in inputs
-            if key not in INPUTS and key != PROVIDER_KEY
-        ]
-        placeholders = {key for key in _REGISTRATION_INPUTS if is_unknown(inputs.get(key))}
-        values = known_inputs(inputs, _REGISTRATION_INPUTS)
-        for key, how in (
-            ("accountId", "declare the customer's CRM account id (a UUID if there is none)"),
-            (
-                "partnerId",
-                "declare partnerId or set plume:partnerId (PLUME_PARTNER_ID) for the provider",
-            ),
-        ):
-            if key in placeholders:
-                values[key] = "placeholder"
-            elif key not in values:
-                failures.append(CheckFailure(key, f"required: {how}"))
-                values[key] = "placeholder"
-                placeholders.add(key)
-        try:
-            CustomerRegistration.model_validate(values)
-        except PydanticValidationError as err:
-            failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
+        failures = check_inputs(
+            inputs,
+            accepted=INPUTS,
+            rules=CustomerRegistration,
+            validated=_REGISTRATION_INPUTS,
+            required=_REQUIRED,
+        )
         adopt = inputs.get("adopt")
         if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
             failures.append(CheckFailure("adopt", "must be true or false"))
@@ -390,13 +379,7 @@ class CustomerProvider(PlumeProviderBase):
         """One PATCH for accountId/name/email, one call for the checkpoint; none if unchanged."""
         old = _with_defaults(olds, None)
         new = self._normalize(news)
-        changed = CUSTOMER_DIFF.changed_keys(old, new)
-        replaced = [key for key in changed if key in CUSTOMER_DIFF.replace]
-        if replaced:
-            raise PlumeResourceError(
-                f"customer {_id}: {', '.join(replaced)} cannot change in place, only by "
-                "replacing the customer; run pulumi preview, which shows the replacement"
-            )
+        changed = CUSTOMER_DIFF.in_place_changes(_id, old, new)
         outs = {key: old.get(key) for key in OUTPUTS}
         patch = {key: new[key] for key in _PATCHABLE if key in changed}
         client = self.client
@@ -467,18 +450,19 @@ class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
     _PROPERTIES = (*OUTPUTS, *_TAKEOVER_INPUTS)
     _ARGS = PlumeCustomerArgs
 
-    customer_id: pulumi.Output[str]
-    location_id: pulumi.Output[str]
-    account_id: pulumi.Output[str]
-    partner_id: pulumi.Output[str]
-    name: pulumi.Output[str | None]
-    email: pulumi.Output[str]
-    profile: pulumi.Output[str]
-    accept_language: pulumi.Output[str]
-    onboarding_checkpoint: pulumi.Output[str | None]
-    created_at: pulumi.Output[str | None]
-    adopt: pulumi.Output[bool | None]
-    import_id: pulumi.Output[str | None]
+    if TYPE_CHECKING:  # for type checkers and IDEs only (see PlumeResource)
+        customer_id: pulumi.Output[str]
+        location_id: pulumi.Output[str]
+        account_id: pulumi.Output[str]
+        partner_id: pulumi.Output[str]
+        name: pulumi.Output[str | None]
+        email: pulumi.Output[str]
+        profile: pulumi.Output[str]
+        accept_language: pulumi.Output[str]
+        onboarding_checkpoint: pulumi.Output[str | None]
+        created_at: pulumi.Output[str | None]
+        adopt: pulumi.Output[bool | None]
+        import_id: pulumi.Output[str | None]
 
     def __init__(
         self,

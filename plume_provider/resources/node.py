@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
-    CheckFailure,
     CheckResult,
     ConfigureRequest,
     CreateResult,
@@ -31,21 +30,17 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 from pydantic import BaseModel, ConfigDict, StrictBool
-from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.client.errors import AuthenticationError, NotFoundError
 from plume_provider.client.models import CustomerId, LocationId, Nickname, Node, SerialNumber
 from plume_provider.resources.base import (
-    PROVIDER_KEY,
     DiffSpec,
     PlumeProviderBase,
     PlumeResource,
     PlumeResourceError,
-    check_failures_from_pydantic,
+    check_inputs,
     gone,
-    is_unknown,
-    known_inputs,
     logger,
 )
 from plume_provider.resources.node_cache import LocationListings, PackClaims
@@ -61,6 +56,8 @@ NODE_FIELDS: dict[str, str] = {
 OUTPUTS = tuple(NODE_FIELDS)
 
 NODE_DIFF = DiffSpec(
+    kind="node",
+    replaced_by="unclaiming and claiming again",
     replace=("customerId", "locationId", "serialNumber"),
     update=("nickname",),
     optional=frozenset({"nickname"}),
@@ -97,24 +94,13 @@ class NodeProvider(PlumeProviderBase):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the ids and the serial number; unknown (preview) values pass."""
         inputs = dict(news)
-        failures = [
-            CheckFailure(key, f"unknown property; expected one of {', '.join(INPUTS)}")
-            for key in inputs
-            if key not in INPUTS and key != PROVIDER_KEY
-        ]
-        placeholders = {key for key in INPUTS if is_unknown(inputs.get(key))}
-        values = known_inputs(inputs, INPUTS)
-        for key in INPUTS[:3]:
-            if key in placeholders:
-                values[key] = "placeholder"
-            elif key not in values:
-                failures.append(CheckFailure(key, "required"))
-                values[key] = "placeholder"
-                placeholders.add(key)
-        try:
-            _NodeInputs.model_validate(values)
-        except PydanticValidationError as err:
-            failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
+        failures = check_inputs(
+            inputs,
+            accepted=INPUTS,
+            rules=_NodeInputs,
+            validated=INPUTS,
+            required=dict.fromkeys(INPUTS[:3], ""),
+        )
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -270,13 +256,7 @@ class NodeProvider(PlumeProviderBase):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Rename the node when the nickname changed; no call otherwise."""
-        changed = NODE_DIFF.changed_keys(olds, news)
-        replaced = [key for key in changed if key in NODE_DIFF.replace]
-        if replaced:
-            raise PlumeResourceError(
-                f"node {_id}: {', '.join(replaced)} cannot change in place, only by unclaiming "
-                "and claiming again; run pulumi preview, which shows the replacement"
-            )
+        changed = NODE_DIFF.in_place_changes(_id, olds, news)
         outs = {key: olds.get(key) for key in OUTPUTS}
         if "nickname" in changed:
             customer_id, location_id, serial = _where(olds)
@@ -343,29 +323,31 @@ class PlumeNode(PlumeResource, module="plume", name="Node"):
     _PROPERTIES = (*OUTPUTS, "adopt")
     _ARGS = PlumeNodeArgs
 
-    serial_number: pulumi.Output[str]
-    node_id: pulumi.Output[str]
-    nickname: pulumi.Output[str | None]
-    residential_gateway: pulumi.Output[bool | None]
-    customer_id: pulumi.Output[str]
-    location_id: pulumi.Output[str]
-    radio_mac24: pulumi.Output[str | None]
-    radio_mac50: pulumi.Output[str | None]
-    ethernet_mac: pulumi.Output[str | None]
-    bluetooth_mac: pulumi.Output[str | None]
-    macs: pulumi.Output[list[str] | None]
-    pack_id: pulumi.Output[str | None]
-    box_serial_number: pulumi.Output[str | None]
-    part_number: pulumi.Output[str | None]
-    manufacturer_firmware: pulumi.Output[str | None]
-    purchase_order_number: pulumi.Output[str | None]
-    ship_date: pulumi.Output[str | None]
-    backhaul_dhcp_pool_idx: pulumi.Output[int | str | None]
-    deployment: pulumi.Output[str | None]
-    shard_number: pulumi.Output[str | int | None]
-    version: pulumi.Output[str | int | None]
-    created_at: pulumi.Output[str | None]
-    updated_at: pulumi.Output[str | None]
+    if TYPE_CHECKING:  # for type checkers and IDEs only (see PlumeResource)
+        serial_number: pulumi.Output[str]
+        node_id: pulumi.Output[str]
+        nickname: pulumi.Output[str | None]
+        residential_gateway: pulumi.Output[bool | None]
+        customer_id: pulumi.Output[str]
+        location_id: pulumi.Output[str]
+        radio_mac24: pulumi.Output[str | None]
+        radio_mac50: pulumi.Output[str | None]
+        ethernet_mac: pulumi.Output[str | None]
+        bluetooth_mac: pulumi.Output[str | None]
+        macs: pulumi.Output[list[str] | None]
+        pack_id: pulumi.Output[str | None]
+        box_serial_number: pulumi.Output[str | None]
+        part_number: pulumi.Output[str | None]
+        manufacturer_firmware: pulumi.Output[str | None]
+        purchase_order_number: pulumi.Output[str | None]
+        ship_date: pulumi.Output[str | None]
+        backhaul_dhcp_pool_idx: pulumi.Output[int | str | None]
+        deployment: pulumi.Output[str | None]
+        shard_number: pulumi.Output[str | int | None]
+        version: pulumi.Output[str | int | None]
+        created_at: pulumi.Output[str | None]
+        updated_at: pulumi.Output[str | None]
+        adopt: pulumi.Output[bool | None]
 
     def __init__(
         self,

@@ -28,8 +28,8 @@ from plume_provider.client.models import Node
 __all__ = ["DEFAULT_TTL", "LocationListings", "PackClaims"]
 
 DEFAULT_TTL = 30.0
-"""Seconds a listing or a claim answer may be used (a refresh of 2,000 nodes reads the nodes
-of one location within a second or two of each other)."""
+"""Seconds a listing or a claim answer may be used: the engine reads the nodes of one location
+close together in a refresh, well within it (docs/performance.md)."""
 
 Key = tuple[str, str]
 

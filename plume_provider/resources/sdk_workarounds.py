@@ -1,34 +1,35 @@
-"""Scale defects of the Pulumi Python SDK (3.x) that a fleet of 1,000+ resources runs into.
+"""Scale costs of the Pulumi Python SDK that a fleet of 1,000+ resources runs into, paid less.
 
-They live in the program process, so real `pulumi up` runs hit them as much as tests do, and
-each is fixed here without changing what the SDK does, only what it costs:
+Each workaround here replaces one private piece of the SDK (for the collector: its threshold)
+with one that does the same work for less, and only on the SDK versions where it was verified
+against the SDK's source (`Workaround.verified`): on any other version it changes nothing and
+logs one warning naming what to check. They live in the program process, so real `pulumi up`
+runs hit these costs as much as tests do:
 
-* `serialize_provider` (`pulumi/dynamic/dynamic.py`) wraps `pickle._Pickler._batch_setitems`
-  on every call and never unwraps it: after ~980 dynamic resources in one process every
-  further declaration fails with `RecursionError`. `restore_pickler()` undoes the wrapper
-  after each declaration (`PlumeResource.__init__` calls it).
-* `wait_for_rpcs` (`pulumi/runtime/stack.py`) waits for the program's outstanding Outputs with
-  `asyncio.wait(..., FIRST_COMPLETED)` in a loop, re-registering a callback on every pending
-  Output each time one completes: O(n²) in the number of Outputs, on the event loop, holding
-  the GIL (a 500-customer fleet has ~30,000 Outputs; profiled at 66 % of the program's time).
-  `install_linear_output_wait()` makes that module's `asyncio.wait` use FIRST_EXCEPTION
-  instead: the same Outputs are awaited, a failure still surfaces as soon as it happens, but
-  the loop runs once instead of once per Output.
-* `resolve_outputs` (`pulumi/runtime/rpc.py`) recomputes the resource class's property types
-  (`pulumi._types.resource_types`: `typing.get_type_hints` over every annotation) for every
-  registration response; `PlumeNode` has 24 annotated outputs, and this was 40 % of the
-  program's event loop at 1,500 resources. `cache_resource_types(cls)` memoises it for the
-  given classes only: their annotations are fixed when the class is defined.
-* `_get_stack_trace` (`pulumi/runtime/resource.py`) records where each resource was declared
-  with `traceback.extract_stack()`, which also loads source lines and `stat`s every file on the
-  stack, for every resource (20 % of the program's time at 1,500 resources).
-  `install_cheap_stack_trace()` builds the same frames from the interpreter's frame objects.
-* The SDK allocates dozens of Outputs, futures and tasks per resource that live until the
-  program ends. With CPython's default young-generation threshold (700 allocations) the cyclic
-  garbage collector runs every few declarations, and its older-generation passes walk the whole
-  growing graph: ~18 % of the program's CPU at 1,500 resources, in pauses of up to 120 ms during
-  which no registration reaches the engine. `raise_gc_threshold()` collects every 10,000
-  allocations instead; garbage is still collected, in fewer and larger batches.
+* `LINEAR_OUTPUT_WAIT`: `wait_for_rpcs` (`pulumi/runtime/stack.py`) waits for the program's
+  outstanding Outputs with `asyncio.wait(..., FIRST_COMPLETED)` in a loop, re-registering a
+  callback on every pending Output each time one completes: quadratic in the number of
+  Outputs. That module's `asyncio.wait` becomes FIRST_EXCEPTION: the same Outputs are awaited,
+  a failure still surfaces as soon as it happens, the loop runs once.
+* `CHEAP_STACK_TRACE`: `_get_stack_trace` (`pulumi/runtime/resource.py`) records where each
+  resource was declared with `traceback.extract_stack()`, which also loads source lines and
+  `stat`s every file on the stack. The same frames are built from the interpreter's frames.
+* `RAISED_GC_THRESHOLD`: the SDK keeps dozens of Outputs, futures and tasks per resource alive
+  until the program ends, so with CPython's default young-generation threshold the cyclic
+  collector runs every few declarations and its older passes walk the whole growing graph.
+  The young generation is collected every `GC_YOUNG_THRESHOLD` allocations instead.
+
+Two more costs are avoided rather than patched: `serialize_provider` leaving a wrapper on the
+pickler per dynamic resource (until declarations fail with `RecursionError`): `serialized`
+serializes each provider class once; and `resolve_outputs` (`pulumi/runtime/rpc.py`)
+recomputing the resource class's property types (`pulumi._types.resource_types`:
+`typing.get_type_hints` over every annotation) for every registration response: the Plume
+classes annotate their outputs for type checkers only (`RESOURCE_TYPES_UPSTREAM`).
+
+Every workaround names its upstream issue (drafts in docs/upstream.md), and
+tests/provider/test_sdk_workarounds.py has a strict-xfail canary per cost that passes, and so
+fails the suite, the day the SDK fixes it: then the workaround goes. What each one saves is
+measured in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -36,28 +37,124 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import importlib.metadata
+import logging
 import pathlib
-import pickle
+import re
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "cache_resource_types",
+    "CHEAP_STACK_TRACE",
+    "GC_YOUNG_THRESHOLD",
+    "LINEAR_OUTPUT_WAIT",
+    "RAISED_GC_THRESHOLD",
+    "RESOURCE_TYPES_UPSTREAM",
+    "VERIFIED",
+    "Workaround",
+    "install_all",
     "install_cheap_stack_trace",
-    "install_for",
     "install_linear_output_wait",
     "raise_gc_threshold",
-    "restore_pickler",
+    "sdk_version",
 ]
 
-_PICKLER_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
-"""The pickler method as it was before the SDK's `serialize_provider` first wrapped it."""
+logger = logging.getLogger("plume_provider.resources")
+
+Version = tuple[int, ...]
+
+VERIFIED: tuple[Version, Version] = ((3, 272), (3, 273))
+"""The `pulumi` package versions, from and up to (excluded), whose source every workaround
+here was checked against."""
 
 
-def restore_pickler() -> None:
-    """Undo the wrapper `serialize_provider` leaves on the pure-Python pickler."""
-    pickle._Pickler._batch_setitems = _PICKLER_BATCH_SETITEMS  # type: ignore[attr-defined]
+@functools.cache
+def sdk_version() -> Version:
+    """The installed `pulumi` package's version as numbers (`3.272.0` -> (3, 272, 0))."""
+    text = importlib.metadata.version("pulumi")
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+_WARNED: set[str] = set()
+"""The workarounds whose "not applied" warning this process has logged."""
+
+
+@dataclass(frozen=True)
+class Workaround:
+    """One replaced piece of the SDK, where it is known to be right, and what says it is gone."""
+
+    name: str
+    replaces: str
+    """The SDK's function or attribute, by module path."""
+    upstream: str
+    """The upstream issue, or "not filed" and where its draft is."""
+    check: str
+    """What to check in a new SDK before widening `verified`."""
+    verified: tuple[Version, Version] = VERIFIED
+
+    def applies(self) -> bool:
+        """True on a verified SDK version; else False, and one warning per process."""
+        low, high = self.verified
+        version = sdk_version()
+        if low <= version < high:
+            return True
+        if self.name not in _WARNED:
+            _WARNED.add(self.name)
+            logger.warning(
+                "plume-fleet: SDK workaround %s not applied: pulumi %s is outside %s..%s, the "
+                "versions it was verified on. Check %s (%s: %s); then widen its range or delete "
+                "it in plume_provider/resources/sdk_workarounds.py",
+                self.name,
+                _dotted(version),
+                _dotted(low),
+                _dotted(high),
+                self.check,
+                self.replaces,
+                self.upstream,
+            )
+        return False
+
+
+def _dotted(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+LINEAR_OUTPUT_WAIT = Workaround(
+    name="linear-output-wait",
+    replaces="pulumi.runtime.stack.wait_for_rpcs (its asyncio.wait)",
+    upstream=(
+        "not filed (the loop came with pulumi/pulumi#22411), "
+        "docs/upstream.md#wait_for_rpcs-is-quadratic"
+    ),
+    check="whether wait_for_rpcs still loops over asyncio.wait(..., FIRST_COMPLETED)",
+)
+CHEAP_STACK_TRACE = Workaround(
+    name="cheap-stack-trace",
+    replaces="pulumi.runtime.resource._get_stack_trace",
+    upstream=(
+        "not filed (the stack traces came with pulumi/pulumi#20430), "
+        "docs/upstream.md#_get_stack_trace-reads-source-files"
+    ),
+    check="whether _get_stack_trace still uses traceback.extract_stack and the frames it keeps",
+)
+RAISED_GC_THRESHOLD = Workaround(
+    name="raised-gc-threshold",
+    replaces="gc.get_threshold()[0] (the SDK's allocations per resource)",
+    upstream=(
+        "not filed (related: pulumi/pulumi#16055, Outputs tracked to the end of the program), "
+        "docs/upstream.md#per-resource-objects-keep-the-collector-busy"
+    ),
+    check="how many objects the SDK keeps per declared resource",
+)
+
+
+RESOURCE_TYPES_UPSTREAM = (
+    "not filed, docs/upstream.md#resource_types-is-recomputed-per-registration"
+)
+"""The upstream issue of the per-registration `resource_types` cost, which the Plume resource
+classes avoid by annotating their outputs under `TYPE_CHECKING`."""
 
 
 class _AsyncioWithLinearWait:
@@ -80,37 +177,10 @@ def install_linear_output_wait() -> None:
     """Make the SDK's end-of-program wait linear in the number of Outputs (idempotent)."""
     from pulumi.runtime import stack
 
-    if not isinstance(getattr(stack, "asyncio", None), _AsyncioWithLinearWait):
+    if isinstance(getattr(stack, "asyncio", None), _AsyncioWithLinearWait):
+        return
+    if LINEAR_OUTPUT_WAIT.applies():
         setattr(stack, "asyncio", _AsyncioWithLinearWait())  # noqa: B010 (patching on purpose)
-
-
-class _CachedResourceTypes:
-    """`pulumi._types.resource_types`, memoised for the classes registered with it."""
-
-    def __init__(self, wrapped: Callable[[type], dict[str, type]]) -> None:
-        self.__wrapped__ = wrapped
-        self._cache: dict[type, dict[str, type]] = {}
-
-    def register(self, cls: type) -> None:
-        if cls not in self._cache:
-            self._cache[cls] = self.__wrapped__(cls)
-
-    def __call__(self, resource_cls: type) -> dict[str, type]:
-        cached = self._cache.get(resource_cls)
-        if cached is None:
-            return self.__wrapped__(resource_cls)
-        return dict(cached)
-
-
-def cache_resource_types(cls: type) -> None:
-    """Compute `cls`'s property types once per process instead of once per resource."""
-    from pulumi import _types
-
-    current = _types.resource_types
-    if not isinstance(current, _CachedResourceTypes):
-        current = _CachedResourceTypes(current)
-        setattr(_types, "resource_types", current)  # noqa: B010 (patching on purpose)
-    current.register(cls)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -152,9 +222,10 @@ def install_cheap_stack_trace() -> None:
     """Make the SDK record declaration sites without reading source files (idempotent)."""
     from pulumi.runtime import resource
 
-    if resource._get_stack_trace is not _stack_trace:
-        REPLACED["_get_stack_trace"] = resource._get_stack_trace
-        setattr(resource, "_get_stack_trace", _stack_trace)  # noqa: B010 (patching on purpose)
+    if resource._get_stack_trace is _stack_trace or not CHEAP_STACK_TRACE.applies():
+        return
+    REPLACED["_get_stack_trace"] = resource._get_stack_trace
+    setattr(resource, "_get_stack_trace", _stack_trace)  # noqa: B010 (patching on purpose)
 
 
 GC_YOUNG_THRESHOLD = 10_000
@@ -168,14 +239,12 @@ def raise_gc_threshold() -> None:
     alone: a program that tunes its own collector keeps its settings.
     """
     young, middle, old = gc.get_threshold()
-    if 0 < young < GC_YOUNG_THRESHOLD:
+    if 0 < young < GC_YOUNG_THRESHOLD and RAISED_GC_THRESHOLD.applies():
         gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def install_for(resource_cls: type) -> None:
-    """Every workaround a declaration of `resource_cls` needs before the SDK registers it
-    (idempotent; `restore_pickler()` is the one to call after)."""
+def install_all() -> None:
+    """Every workaround a declaration needs before the SDK registers it (idempotent)."""
     install_linear_output_wait()
     install_cheap_stack_trace()
     raise_gc_threshold()
-    cache_resource_types(resource_cls)

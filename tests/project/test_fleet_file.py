@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plume_provider.fleet import FleetConfigError, load_fleet, shrink_problem
-from plume_provider.fleet_file import write_fleet_file
+from plume_provider.fleet import FleetConfigError, load_fleet, shrink_problem, write_fleet_file
 
 CSV = """ACCOUNT ID,name,E-mail,wave,Protect,serial_number,Nickname
 A-1,Ada,ada@example.org,1,yes,LAB-GW-0001,Hall

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from plume_provider.resources import CustomerProvider, NodeProvider
-from plume_provider.resources.base import PROVIDER_KEY
+from plume_provider.resources.base import PROVIDER_KEY, check_inputs
 
 QUOTE_RULE = 'must not contain the quote characters \u201c \u201d or "'
 
@@ -291,3 +293,41 @@ def test_node_diff_no_change(news: dict[str, Any]) -> None:
     result = NodeProvider().diff("LAB-POD-0001", dict(NODE_OUTS), news)
     assert result.changes is False
     assert result.stables == ["serialNumber", "nodeId", "customerId", "locationId"]
+
+
+# -- the one check algorithm both providers use ----------------------------------------------
+
+
+class _Pair(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+    left_id: Annotated[str, Field(max_length=3)]
+    right_id: Annotated[str, Field(max_length=3)]
+    note: str | None = None
+
+
+def _check_pair(inputs: dict[str, Any]) -> dict[str, str]:
+    found = check_inputs(
+        inputs,
+        accepted=("leftId", "rightId", "note", "flag"),
+        rules=_Pair,
+        validated=("leftId", "rightId", "note"),
+        required={"leftId": "declare the left id", "rightId": ""},
+    )
+    return {f.property: f.reason for f in found}
+
+
+def test_check_inputs_reports_unknown_missing_and_invalid_properties_together() -> None:
+    assert _check_pair({"leftId": "toolong", "extra": 1, PROVIDER_KEY: "blob", "flag": 1}) == {
+        "extra": "unknown property; expected one of leftId, rightId, note, flag",
+        "rightId": "required",
+        "leftId": "String should have at most 3 characters",
+    }
+    assert _check_pair({})["leftId"] == "required: declare the left id"
+
+
+def test_check_inputs_lets_unknown_values_pass_and_still_checks_the_known_ones() -> None:
+    assert _check_pair({"leftId": Unknown(), "rightId": UNKNOWN}) == {}
+    assert _check_pair({"leftId": Unknown(), "rightId": "abcd"}) == {
+        "rightId": "String should have at most 3 characters"
+    }

@@ -1,4 +1,4 @@
-"""provider_config: `plume:*` stack config first, then PLUME_* env vars."""
+"""resources.config: `plume:*` stack config first, then PLUME_* env vars."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from pulumi.dynamic.config import Config
 
 from plume_provider.client.errors import ConfigurationError
-from plume_provider.provider_config import CONFIG_KEYS, config_values, settings_from_config
 from plume_provider.resources import CustomerProvider
+from plume_provider.resources.config import CONFIG_KEYS, config_values, settings_from_config
 
 from .conftest import configure
 

@@ -1,24 +1,60 @@
-"""The SDK workarounds keep what Pulumi does and change only what it costs."""
+"""The SDK workarounds keep what Pulumi does and change only what it costs, only on the SDK
+versions they were verified on; each has a canary that fails the suite once upstream is fixed.
+
+A canary is a strict xfail asserting the *fixed* upstream behaviour against the SDK's own code
+(the function the workaround replaces, as the SDK defines it). It XPASSes, and so fails, the
+day a new SDK fixes the cost: then the workaround, its canary and its docs/upstream.md entry go.
+"""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
+import linecache
+import logging
 import pickle
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import stack
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.runtime import settings, stack
+from pulumi.runtime.settings import SETTINGS
 
-from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs
+from plume_provider.resources import (
+    CustomerProvider,
+    NodeProvider,
+    PlumeCustomer,
+    PlumeCustomerArgs,
+    PlumeNode,
+    PlumeNodeArgs,
+    sdk_workarounds,
+    serialized,
+)
+from plume_provider.resources.base import PROVIDER_KEY
 from plume_provider.resources.sdk_workarounds import (
+    CHEAP_STACK_TRACE,
     GC_YOUNG_THRESHOLD,
+    LINEAR_OUTPUT_WAIT,
+    RAISED_GC_THRESHOLD,
+    RESOURCE_TYPES_UPSTREAM,
+    Workaround,
     install_linear_output_wait,
     raise_gc_threshold,
-    restore_pickler,
 )
+
+
+@pytest.fixture(autouse=True)
+def _open_event_loop() -> Iterator[None]:
+    """An open current event loop for each test (the SDK schedules declarations on it), as
+    some tests here close the loop they ran."""
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    yield
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 class _Echo(pulumi.runtime.Mocks):
@@ -29,23 +65,58 @@ class _Echo(pulumi.runtime.Mocks):
         return {}, None
 
 
-def test_declaring_a_plume_resource_installs_the_linear_wait_and_leaves_pickle_unwrapped() -> None:
-    original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+@pytest.fixture
+def restored_pickler() -> Iterator[None]:
+    """Undo, after a test that calls the SDK's `serialize_provider`, the wrapper it leaves."""
+    saved = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    yield
+    pickle._Pickler._batch_setitems = saved  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("restored_pickler")
+def test_declaring_plume_resources_serializes_each_provider_class_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[type] = []
+
+    def counting(provider: Any) -> str:
+        calls.append(type(provider))
+        return serialize_provider(provider)
+
+    monkeypatch.setattr(serialized, "_BLOBS", {})
+    monkeypatch.setattr(serialized, "serialize_provider", counting)
     pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
-    PlumeCustomer("customer-A-1", PlumeCustomerArgs(account_id="A-1"))
-    assert pickle._Pickler._batch_setitems is original  # type: ignore[attr-defined]
+    PlumeCustomer("customer-A-0", PlumeCustomerArgs(account_id="A-0"))
+    PlumeNode("node-0", PlumeNodeArgs(customer_id="c", location_id="l", serial_number="S-0"))
+    pickler = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    for i in range(1, 4):
+        PlumeCustomer(f"customer-A-{i}", PlumeCustomerArgs(account_id=f"A-{i}"))
+        PlumeNode(f"node-{i}", PlumeNodeArgs(customer_id="c", location_id="l", serial_number="S"))
+    assert calls == [CustomerProvider, NodeProvider]
+    assert pickle._Pickler._batch_setitems is pickler  # type: ignore[attr-defined]
     assert stack.asyncio.wait is not asyncio.wait  # type: ignore[attr-defined]
 
 
-def test_restore_pickler_undoes_a_wrapper() -> None:
-    original = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+@pytest.mark.usefixtures("restored_pickler")
+def test_a_plume_resource_is_declared_as_the_sdk_s_dynamic_resource_declares_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `PlumeResource` hands `CustomResource.__init__` is what `pulumi.dynamic.Resource`
+    hands it for the same provider and properties: the type, the name, every input (the
+    serialized provider, as a plain string, included) and the options."""
+    declared: list[tuple[Any, ...]] = []
 
-    def wrapper(*args: object) -> None:
-        original(*args)
+    def record(self: Any, t: str, name: str, props: Any, opts: Any = None, *rest: Any) -> None:
+        declared.append((t, name, dict(props), opts, rest))
 
-    pickle._Pickler._batch_setitems = wrapper  # type: ignore[attr-defined]
-    restore_pickler()
-    assert pickle._Pickler._batch_setitems is original  # type: ignore[attr-defined]
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", record)
+    opts = pulumi.ResourceOptions(protect=True)
+    ours = PlumeCustomer("customer-A-9", PlumeCustomerArgs(account_id="A-9"), opts)
+    props = {key: value for key, value in declared[0][2].items() if key != PROVIDER_KEY}
+    pulumi.dynamic.Resource.__init__(ours, CustomerProvider(), "customer-A-9", props, opts)
+    assert declared[0] == declared[1]
+    assert declared[0][0] == "pulumi-python:dynamic/plume:Customer"
+    assert isinstance(declared[0][2][PROVIDER_KEY], str)
 
 
 def _sdk_wait_for_first(tasks: list[asyncio.Task[None]]) -> tuple[set[object], set[object]]:
@@ -89,43 +160,36 @@ def test_a_failing_output_still_surfaces_before_the_slow_ones_finish() -> None:
         loop.close()
 
 
-def test_cached_resource_types_match_the_sdk_and_are_computed_once_per_class() -> None:
+def test_the_sdk_finds_no_property_types_to_recompute_on_plume_resources(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outputs are annotated for type checkers only, so the SDK's per-registration
+    `resource_types` has nothing to evaluate (and so no type hints to get)."""
     from pulumi import _types
 
-    from plume_provider.resources import PlumeNode
-    from plume_provider.resources.sdk_workarounds import _CachedResourceTypes
-
-    current = _types.resource_types
-    sdk_resource_types: Callable[[type], dict[str, type]] = (
-        current.__wrapped__ if isinstance(current, _CachedResourceTypes) else current
-    )
-    calls: list[type] = []
-
-    def counting(cls: type) -> dict[str, type]:
-        calls.append(cls)
-        return sdk_resource_types(cls)
-
-    cached = _CachedResourceTypes(counting)
-    cached.register(PlumeNode)
-    first = cached(PlumeNode)
-    first.clear()
-    assert cached(PlumeNode) == sdk_resource_types(PlumeNode) != {}
-    assert calls == [PlumeNode]
-    cached(pulumi.CustomResource)
-    cached(pulumi.CustomResource)
-    assert calls == [PlumeNode, pulumi.CustomResource, pulumi.CustomResource]
+    hints: list[object] = []
+    monkeypatch.setattr(_types, "get_type_hints", lambda *args, **_: hints.append(args[0]))
+    assert _types.resource_types(PlumeNode) == {}
+    assert _types.resource_types(PlumeCustomer) == {}
+    assert hints == []
 
 
-def test_declaring_a_plume_resource_caches_its_types_in_the_sdk() -> None:
-    from pulumi import _types
+def _type_checking_annotations(cls: type) -> set[str]:
+    """The attributes `cls` annotates in its `if TYPE_CHECKING:` block."""
+    tree = ast.parse(Path(sys.modules[cls.__module__].__file__ or "").read_text())
+    [body] = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == cls.__name__]
+    return {
+        item.target.id
+        for block in body.body
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+        for item in block.body
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+    }
 
-    from plume_provider.resources.sdk_workarounds import _CachedResourceTypes
 
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
-    PlumeCustomer("customer-A-2", PlumeCustomerArgs(account_id="A-2"))
-    assert isinstance(_types.resource_types, _CachedResourceTypes)
-    assert _types.resource_types(PlumeCustomer)["customer_id"] is str
+@pytest.mark.parametrize("cls", [PlumeNode, PlumeCustomer], ids=lambda cls: cls.__name__)
+def test_type_checkers_see_every_property_the_sdk_resolves(cls: type[PlumeNode]) -> None:
+    assert _type_checking_annotations(cls) == set(cls._to_property)
 
 
 class _Outer:
@@ -199,3 +263,235 @@ def test_raising_the_gc_threshold_keeps_a_program_s_own_setting(
     gc.set_threshold(*threshold)
     raise_gc_threshold()
     assert gc.get_threshold() == threshold
+
+
+# -- the end-of-program wait, measured ---------------------------------------------------------
+
+
+class _CountingFuture(asyncio.Future[None]):
+    """A pending Output whose done-callback registrations are counted."""
+
+    def __init__(self, added: list[int], *, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self._added = added
+
+    def add_done_callback(self, fn: Callable[..., Any], *, context: Any = None) -> None:
+        self._added[0] += 1
+        super().add_done_callback(fn, context=context)
+
+
+def _callbacks_of_wait_for_rpcs(outputs: int) -> int:
+    """Done-callbacks `stack.wait_for_rpcs` registers while `outputs` Outputs complete one per
+    turn of the event loop, as registrations answered one by one complete them."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    added = [0]
+    futures = [_CountingFuture(added, loop=loop) for _ in range(outputs)]
+
+    async def complete_one_by_one() -> None:
+        for future in futures:
+            await asyncio.sleep(0)
+            future.set_result(None)
+
+    async def end_of_program() -> None:
+        completing = asyncio.ensure_future(complete_one_by_one())
+        await stack.wait_for_rpcs()
+        await completing
+
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+    SETTINGS.outputs.update(futures)
+    try:
+        loop.run_until_complete(end_of_program())
+    finally:
+        SETTINGS.outputs.clear()
+        loop.close()
+    return added[0]
+
+
+OUTPUTS = 200
+
+
+def test_with_the_workaround_the_end_of_program_wait_is_linear_in_the_outputs() -> None:
+    install_linear_output_wait()
+    assert _callbacks_of_wait_for_rpcs(OUTPUTS) <= 3 * OUTPUTS
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LINEAR_OUTPUT_WAIT.upstream)
+def test_canary_the_sdk_s_end_of_program_wait_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stack, "asyncio", asyncio)
+    assert _callbacks_of_wait_for_rpcs(OUTPUTS) <= 3 * OUTPUTS
+
+
+# -- canaries: the SDK's own code, fixed upstream ----------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=serialized.UPSTREAM)
+@pytest.mark.usefixtures("restored_pickler")
+def test_canary_the_sdk_s_serialize_provider_leaves_the_pickler_as_it_was() -> None:
+    before = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    serialize_provider(CustomerProvider())
+    assert pickle._Pickler._batch_setitems is before  # type: ignore[attr-defined]
+
+
+class _Annotated(pulumi.CustomResource):
+    """An SDK resource annotated as generated SDKs annotate theirs (at run time)."""
+
+    serial_number: pulumi.Output[str]
+    nickname: pulumi.Output[str | None]
+    macs: pulumi.Output[list[str] | None]
+    version: pulumi.Output[str | int | None]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESOURCE_TYPES_UPSTREAM)
+def test_canary_the_sdk_computes_a_class_s_property_types_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pulumi import _types
+
+    _types.resource_types(_Annotated)
+    hints: list[object] = []
+    sdk_get_type_hints = getattr(_types, "get_type_hints")  # noqa: B009 (not re-exported)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        hints.append(args[0])
+        return sdk_get_type_hints(*args, **kwargs)
+
+    monkeypatch.setattr(_types, "get_type_hints", counting)
+    assert _types.resource_types(_Annotated) != {}
+    assert hints == []
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CHEAP_STACK_TRACE.upstream)
+def test_canary_the_sdk_records_a_declaration_site_without_reading_source_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pulumi.runtime import resource
+
+    sdk_get_stack_trace = sdk_workarounds.REPLACED.get(
+        "_get_stack_trace", resource._get_stack_trace
+    )
+    reads: list[str] = []
+    checkcache, getline = linecache.checkcache, linecache.getline
+
+    def counting_checkcache(filename: str | None = None) -> None:
+        reads.append(f"checkcache {filename}")
+        checkcache(filename)
+
+    def counting_getline(filename: str, lineno: int, module_globals: Any = None) -> str:
+        reads.append(f"getline {filename}:{lineno}")
+        return getline(filename, lineno, module_globals)
+
+    monkeypatch.setattr(linecache, "checkcache", counting_checkcache)
+    monkeypatch.setattr(linecache, "getline", counting_getline)
+    _Declared(lambda: sdk_get_stack_trace() and None)
+    assert reads == []
+
+
+class _Plain(pulumi.CustomResource):
+    """An SDK resource no workaround here knows of, with as many outputs as a `PlumeNode`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("test:index:Plain", name, {f"output{i}": None for i in range(24)})
+
+
+DECLARED = 100
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RAISED_GC_THRESHOLD.upstream)
+@pytest.mark.usefixtures("saved_gc_threshold")
+def test_canary_the_sdk_s_resources_leave_the_collector_mostly_idle() -> None:
+    """With CPython's default thresholds, declaring and registering resources runs the cyclic
+    collector less than once per ten resources."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    root = settings.get_root_resource()
+    settings.ROOT.set(None)  # a stack resource of this loop, not of an earlier test's
+    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
+    SETTINGS.rpc_manager.clear()  # earlier tests' declarations, on loops of their own
+    SETTINGS.outputs.clear()
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    async def program() -> None:
+        for i in range(DECLARED):
+            _Plain(f"plain-{i}")
+            await asyncio.sleep(0)
+        await stack.wait_for_rpcs()
+
+    gc.set_threshold(700, 10, 10)
+    gc.callbacks.append(count)
+    try:
+        loop.run_until_complete(program())
+    finally:
+        gc.callbacks.remove(count)
+        loop.close()
+        settings.ROOT.set(root)
+    assert len(collections) <= DECLARED // 10
+
+
+# -- outside the verified SDK versions: nothing patched, one warning ---------------------------
+
+
+def _untouched_output_wait(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    monkeypatch.setattr(stack, "asyncio", asyncio)
+    install_linear_output_wait()
+    install_linear_output_wait()
+    return lambda: stack.asyncio is asyncio  # type: ignore[attr-defined]
+
+
+def _untouched_stack_trace(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    from pulumi.runtime import resource
+
+    sdk = sdk_workarounds.REPLACED.get("_get_stack_trace", resource._get_stack_trace)
+    monkeypatch.setattr(resource, "_get_stack_trace", sdk)
+    sdk_workarounds.install_cheap_stack_trace()
+    sdk_workarounds.install_cheap_stack_trace()
+    return lambda: resource._get_stack_trace is sdk
+
+
+def _untouched_gc_threshold(_monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    gc.set_threshold(700, 10, 10)
+    raise_gc_threshold()
+    raise_gc_threshold()
+    return lambda: gc.get_threshold() == (700, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("workaround", "install"),
+    [
+        (LINEAR_OUTPUT_WAIT, _untouched_output_wait),
+        (CHEAP_STACK_TRACE, _untouched_stack_trace),
+        (RAISED_GC_THRESHOLD, _untouched_gc_threshold),
+    ],
+    ids=lambda value: value.name if isinstance(value, Workaround) else "",
+)
+@pytest.mark.usefixtures("saved_gc_threshold")
+def test_outside_the_verified_sdk_versions_nothing_is_patched_and_one_warning_says_why(
+    workaround: Workaround,
+    install: Callable[[pytest.MonkeyPatch], Callable[[], bool]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(sdk_workarounds, "sdk_version", lambda: (3, 300, 1))
+    monkeypatch.setattr(sdk_workarounds, "_WARNED", set())
+    with caplog.at_level(logging.WARNING, logger="plume_provider.resources"):
+        untouched = install(monkeypatch)
+    assert untouched()
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 1
+    assert workaround.name in warnings[0]
+    assert "pulumi 3.300.1 is outside 3.272..3.273" in warnings[0]
+    assert workaround.check in warnings[0]
+    assert workaround.upstream in warnings[0]
+
+
+def test_the_installed_sdk_is_one_the_workarounds_were_verified_on() -> None:
+    """A new `pulumi` package fails here first: check each workaround's `check` against its
+    source, then widen `VERIFIED` (or drop what the new SDK fixed, as its canary says)."""
+    low, high = sdk_workarounds.VERIFIED
+    assert low <= sdk_workarounds.sdk_version() < high
+    assert all(w.applies() for w in (LINEAR_OUTPUT_WAIT, CHEAP_STACK_TRACE, RAISED_GC_THRESHOLD))

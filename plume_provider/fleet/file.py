@@ -243,7 +243,7 @@ def _parse_document(text: str, name: str, suffix: str) -> ParsedFleetFile:
 
 def parse_fleet_file(path: Path, name: str, close: Any) -> ParsedFleetFile:
     """Read a fleet file; `name` is how problems refer to it (the path as configured), `close`
-    the function that words an unknown column (`fleet._unknown_key`)."""
+    the function that words an unknown column (`fleet.model._unknown_key`)."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".yaml", ".yml", ".json"):
         locator = FileLocator(name, csv=False)

@@ -5,7 +5,7 @@ Field rules are the client's own input types (quotes, email, serial), so the fle
 calls can never disagree; on top of them the fleet checks what only the whole list can show: an
 accountId or a serial declared twice. `load_fleet` reports every problem at once, each with its
 path (`customers[2].nodes[0].serialNumber`, or `fleets/pilot.csv:1042:email` for a fleet
-file, see `fleet_file`), so an operator fixes the config in one pass.
+file, see `fleet.file`), so an operator fixes the config in one pass.
 
 Rollout waves: a customer's `wave` (default 1); `plume-fleet:wave: N` declares waves 1..N only.
 `Fleet.declared()` is that selection, `shrink_problem` the refusal of a lower wave than the
@@ -36,7 +36,7 @@ from plume_provider.client.models import (
     Profile,
     SerialNumber,
 )
-from plume_provider.fleet_file import FileLocator, parse_fleet_file
+from plume_provider.fleet.file import FileLocator, parse_fleet_file
 
 __all__ = [
     "FLEET_CONFIG_KEYS",

@@ -1,0 +1,38 @@
+"""The program's `plume-fleet:*` stack config: every key the stack sets, typos included.
+
+`pulumi.Config` reads the keys it is asked for and has no way to list the keys a stack sets,
+so a typo'd key (`plume-fleet:retainOnDelte`) would be ignored without a word. `declared_keys`
+lists them from the two places the Python SDK keeps a program's config: the map the language
+host hands the program (`pulumi.runtime.set_all_config`, which keeps it in the private
+`pulumi.runtime.config.CONFIG`; read here and nowhere else) and the `PULUMI_CONFIG`
+environment JSON (`pulumi.runtime.get_config_env`). Per-key `PULUMI_CONFIG_<KEY>` variables
+cannot be mapped back to a key's spelling, so they are not listed (their values are still read
+when the key is known).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from plume_provider.fleet.model import FLEET_CONFIG_KEYS
+
+if TYPE_CHECKING:
+    import pulumi
+
+__all__ = ["declared_keys", "fleet_config"]
+
+
+def declared_keys(namespace: str) -> set[str]:
+    """The keys of `namespace` that the stack's config sets, without the `namespace:` prefix."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{namespace}:"
+    declared = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {key.removeprefix(prefix) for key in declared if key.startswith(prefix)}
+
+
+def fleet_config(config: pulumi.Config) -> dict[str, str | None]:
+    """Every fleet key and every key the stack sets in `config`'s namespace, with its value
+    (None when unset), for `load_fleet`: it reports the unknown ones."""
+    keys = declared_keys(config.name) | set(FLEET_CONFIG_KEYS)
+    return {key: config.get(key) for key in sorted(keys)}
