@@ -36,8 +36,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
-from bench.cli import CliStack, find_cli  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
+from plume_testkit.cli import CliStack, find_cli  # noqa: E402
 
 DOCS = REPO_ROOT / "docs" / "performance.md"
 PARTNER, CLIENT_ID, CLIENT_SECRET = "lab-partner", "lab-client", "lab-secret"

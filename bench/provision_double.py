@@ -42,7 +42,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
-from tests.reliability.fleets import (  # noqa: E402
+from plume_testkit import HOSTHOOKS  # noqa: E402
+from plume_testkit.fleets import (  # noqa: E402
     LAB_CLIENT_ID,
     LAB_CLIENT_SECRET,
     LAB_PARTNER,
@@ -145,9 +146,6 @@ def _phase(seconds: float, stats: dict[str, Any], durations: list[float] | None 
     )
 
 
-HOSTHOOKS = REPO_ROOT / "tests" / "reliability" / "hosthooks"
-
-
 def _host_timings(path: Path, suffix: str) -> list[float]:
     """Durations the host measured inside the providers for `<Provider>.<suffix>`; clears."""
     if not path.exists():
@@ -163,8 +161,8 @@ def _host_timings(path: Path, suffix: str) -> list[float]:
 
 def _timing_host(timings: Path) -> Any:
     """A ProviderHost that records the wall time of every gRPC call, by method, and whose
-    providers time their own create/delete (tests/reliability/hosthooks)."""
-    from tests.enginedouble.host import ProviderHost
+    providers time their own create/delete (plume_testkit/hosthooks)."""
+    from plume_testkit.enginedouble.host import ProviderHost
 
     class TimingHost(ProviderHost):
         def __init__(self, **kwargs: Any) -> None:
@@ -364,7 +362,7 @@ def run_provider(
     profile_dir: Path | None = None,
     idle_checks: bool = True,
 ) -> dict[str, Any]:
-    from tests.enginedouble.engine import EngineDouble
+    from plume_testkit.enginedouble.engine import EngineDouble
 
     nodes = sum(len(c["nodes"]) for c in fleet)
     config = stack_config(
@@ -435,7 +433,7 @@ def run_provider(
 
 def call_accounting(emulator: EmulatorProcess, workdir: Path, size: int = 10) -> list[str]:
     """API calls per resource operation of every kind, on a small fleet (emulator stats)."""
-    from tests.enginedouble.engine import EngineDouble
+    from plume_testkit.enginedouble.engine import EngineDouble
 
     fleet = make_fleet(size, NODES_PER_CUSTOMER, prefix="CALLS")
     nodes = size * NODES_PER_CUSTOMER

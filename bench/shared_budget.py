@@ -38,9 +38,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.cli import find_cli  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
-from tests.budget.redis_server import RedisServer  # noqa: E402
+from plume_testkit.cli import find_cli  # noqa: E402
+from plume_testkit.redis_server import RedisServer  # noqa: E402
 from tests.cli.conftest import CliLab  # noqa: E402
 
 STACKS = 3

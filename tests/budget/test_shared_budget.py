@@ -26,9 +26,9 @@ from plume_provider.errors import ConfigurationError
 from plume_provider.provider_config import settings_from_config
 from plume_provider.ratelimit import TokenBucket, budget_for
 from plume_provider.settings import PlumeSettings
+from plume_testkit.redis_server import free_port
 
 from .conftest import run_at_once
-from .redis_server import free_port
 
 KEY = "https://plume.test"
 

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.cli import copy_project, find_cli, offline_env
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from tests.lab_view import LabView
+from plume_testkit.cli import copy_project, find_cli, offline_env
+from plume_testkit.lab_view import LabView
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent

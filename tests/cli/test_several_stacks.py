@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plume_emulator.testing import EmulatorServer
-from tests.budget.redis_server import free_port
+from plume_testkit.redis_server import free_port
 
 from .conftest import CliLab, CliRun
 

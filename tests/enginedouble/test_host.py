@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from tests.enginedouble.host import (
+from plume_testkit.enginedouble.host import (
     PROVIDER_KEY,
     UNKNOWN,
     ProviderError,

@@ -15,8 +15,8 @@ from typing import Any, cast
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from tests.enginedouble.engine import EngineDouble, load_stack_config
-from tests.lab_view import LabView
+from plume_testkit.enginedouble.engine import EngineDouble, load_stack_config
+from plume_testkit.lab_view import LabView
 
 REPO = Path(__file__).resolve().parents[2]
 CUSTOMER_TYPE = "pulumi-python:dynamic/plume:Customer"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.enginedouble.engine import EngineError
+from plume_testkit.enginedouble.engine import EngineError
 from tests.lifecycle.conftest import CUSTOMER_TYPE, NODE_TYPE, Lab
 
 ADA, GRACE, CAFE = "LAB-ACCT-0001", "LAB-ACCT-0002", "LAB-ACCT-0003"

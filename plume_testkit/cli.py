@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from plume_testkit import REPO_ROOT as REPO
+
 __all__ = ["CliStack", "CliTimed", "copy_project", "find_cli", "offline_env"]
 
-REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parent.parent
 PINNED_CLI = REPO / ".tools" / "pulumi" / "bin" / "pulumi"
 PASSPHRASE = "plume-bench"

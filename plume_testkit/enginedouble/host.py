@@ -30,6 +30,8 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from plume_testkit import REPO_ROOT
+
 __all__ = [
     "PROVIDER_KEY",
     "UNKNOWN",
@@ -45,7 +47,6 @@ __all__ = [
     "unwrap_secrets",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_KEY = "__provider"
 UNKNOWN = rpc.UNKNOWN
 """The engine's sentinel for a value not known during preview (kept as-is in both directions)."""

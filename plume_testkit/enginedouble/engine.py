@@ -48,9 +48,10 @@ from google.protobuf import empty_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, resource_pb2, resource_pb2_grpc
 
+from plume_testkit import REPO_ROOT
+
 from .host import (
     PROVIDER_KEY,
-    REPO_ROOT,
     UNKNOWN,
     ProviderError,
     ProviderHost,
@@ -724,7 +725,7 @@ class _MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
         )
 
     def GetDeploymentInfo(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.monitor.GetDeploymentInfo(request)
+        return self.monitor.GetDeploymentInfo(request)  # type: ignore[no-untyped-call]
 
     def SupportsFeature(self, request: Any, context: grpc.ServicerContext) -> Any:
         # As the mock monitor: no outputValues, so inputs arrive as plain values.
@@ -737,7 +738,7 @@ class _MonitorServicer(resource_pb2_grpc.ResourceMonitorServicer):
         return self.monitor.RegisterResourceOutputs(request)
 
     def RegisterPackage(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self.monitor.RegisterPackage(request)
+        return self.monitor.RegisterPackage(request)  # type: ignore[no-untyped-call]
 
     def SignalAndWaitForShutdown(self, request: Any, context: grpc.ServicerContext) -> Any:
         return empty_pb2.Empty()
@@ -954,7 +955,7 @@ class EngineDouble:
                 command = [
                     sys.executable,
                     "-m",
-                    "tests.enginedouble.program_runner",
+                    "plume_testkit.enginedouble.program_runner",
                     f"--monitor={address}",
                     f"--engine={address}",
                     f"--project={self.project}",
