@@ -18,7 +18,7 @@ from plume_testkit.enginedouble.engine import (
     load_stack_config,
     provider_config,
 )
-from plume_testkit.enginedouble.host import UNKNOWN
+from plume_testkit.enginedouble.wire import UNKNOWN
 from tests.enginedouble.toy_provider import live_ids, read_log
 
 PROGRAM = Path(__file__).parent / "toy_program"

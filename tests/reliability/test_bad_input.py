@@ -23,7 +23,8 @@ from plume_emulator.testing import EmulatorServer
 from plume_provider.resources.customer import CustomerProvider
 from plume_provider.resources.node import NodeProvider
 from plume_testkit.enginedouble.engine import EngineDouble
-from plume_testkit.enginedouble.host import PROVIDER_KEY, ProviderHost
+from plume_testkit.enginedouble.host import ProviderHost
+from plume_testkit.enginedouble.wire import PROVIDER_KEY
 from plume_testkit.fleets import provider_config
 from tests.reliability.conftest import api_calls
 

@@ -36,7 +36,7 @@ import pytest
 from plume_emulator.testing import EmulatorServer
 from plume_testkit import HOSTHOOKS
 from plume_testkit.enginedouble.engine import EngineDouble, RunResult
-from plume_testkit.enginedouble.host import PROVIDER_KEY
+from plume_testkit.enginedouble.wire import PROVIDER_KEY
 from plume_testkit.fleets import (
     LAB_CLIENT_ID,
     LAB_CLIENT_SECRET,
