@@ -5,7 +5,7 @@
 
 Each scenario starts a fresh emulator (a subprocess, the WAF at `--waf-limit` per `--waf-window`,
 by default Plume's real 2,000 per 300 s), then three stacks of `--customers` customers x 2 nodes
-each, every one a real `pulumi up` (tests/cli's `CliLab`: the real CLI, language host and
+each, every one a real `pulumi up` (plume_testkit's `CliLab`: the real CLI, language host and
 dynamic-provider host) at `plume:requestsPerSecond` 6, all started together:
 
 * `machine`: the default scope, the three on one machine (one cache directory);
@@ -40,8 +40,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
 from plume_testkit.cli import find_cli  # noqa: E402
+from plume_testkit.cli_lab import CliLab  # noqa: E402
 from plume_testkit.redis_server import RedisServer  # noqa: E402
-from tests.cli.conftest import CliLab  # noqa: E402
 
 STACKS = 3
 SAMPLE_EVERY = 0.25

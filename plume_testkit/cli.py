@@ -1,30 +1,33 @@
-"""The real ``pulumi`` CLI on a copy of the project, for the benchmark (no pytest, no tests/).
+"""The real ``pulumi`` CLI on a copy of the project: a stack of its own (its real
+``__main__.py`` and ``Pulumi.yaml``, a stack file written from ``config``, a local file
+backend, a passphrase and a ``PULUMI_HOME`` under a directory of the caller's), that never
+reaches for the network.
 
-A small sibling of ``tests/cli/conftest.py``'s ``CliLab``: a stack of its own (local file
-backend, passphrase, ``PULUMI_HOME`` in a temporary directory, never the network) whose stack
-file the benchmark writes, and commands timed from process start to exit, as a user waits.
+Which CLI: the pinned build in ``.tools/pulumi/bin`` (``make pulumi-cli``), else a ``pulumi`` on
+PATH.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from plume_testkit import REPO_ROOT as REPO
+from plume_testkit import REPO_ROOT
 
-__all__ = ["CliStack", "CliTimed", "copy_project", "find_cli", "offline_env"]
+from .cli_run import CliError, CliRun
+
+__all__ = ["PINNED_CLI", "VENV", "CliStack", "copy_project", "find_cli", "offline_env"]
 
 VENV = Path(sys.executable).parent.parent
-PINNED_CLI = REPO / ".tools" / "pulumi" / "bin" / "pulumi"
-PASSPHRASE = "plume-bench"
+PINNED_CLI = REPO_ROOT / ".tools" / "pulumi" / "bin" / "pulumi"
 
 
 def find_cli() -> Path | None:
@@ -59,48 +62,65 @@ def copy_project(project: Path) -> None:
     """The program and its project file in ``project``, with the venv linked in."""
     (project / "stacks").mkdir(parents=True)
     for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
-        shutil.copy(REPO / name, project / name)
+        shutil.copy(REPO_ROOT / name, project / name)
     (project / ".venv").symlink_to(VENV)
 
 
-@dataclass
-class CliTimed:
-    args: list[str]
-    returncode: int
-    seconds: float
-    output: str
-
-
 class CliStack:
-    """One stack of a copy of the project under ``root``."""
+    """One stack of a copy of the project under ``root`` (``project``, ``home``, ``state``).
+
+    ``env`` adds variables to the CLI's environment; ``error_tail``, when set, keeps only that
+    many last lines of a failed command's output in its ``CliError``.
+    """
 
     def __init__(
         self,
         cli: Path,
         root: Path,
         config: dict[str, Any],
-        stack: str = "bench",
+        stack: str,
+        *,
+        passphrase: str,
         env: dict[str, str] | None = None,
-    ):
+        error_tail: int | None = None,
+    ) -> None:
         self.cli = cli
+        self.root = root
         self.stack = stack
         self.project = root / "project"
         copy_project(self.project)
         for name in ("home", "state"):
             (root / name).mkdir()
-        self.env = offline_env(cli, root / "home", root / "state", PASSPHRASE, **(env or {}))
+        self.env = offline_env(cli, root / "home", root / "state", passphrase, **(env or {}))
         self.config = config
-        self.run("stack", "init", stack)
+        self.error_tail = error_tail
+        self._runs = 0
+        self.pulumi("stack", "init", stack)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / "stacks" / f"Pulumi.{self.stack}.yaml"
 
     def write_config(self) -> None:
-        path = self.project / "stacks" / f"Pulumi.{self.stack}.yaml"
-        saved = yaml.safe_load(path.read_text()) if path.exists() else None
+        """Write ``self.config`` into the stack file, keeping what the CLI stored there."""
+        saved = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else None
         document = dict(saved or {})
-        document["config"] = self.config
-        path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+        secure = {k: v for k, v in (document.get("config") or {}).items() if _is_secure(v)}
+        document["config"] = {**self.config, **secure}
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
-    def run(self, *args: str, timeout: float = 3600) -> CliTimed:
+    def pulumi(
+        self, *args: str, check: bool = True, timeout: float = 600, events: bool = False
+    ) -> CliRun:
+        """Run ``pulumi <args>`` in the project, timed; ``events`` adds an engine event log
+        (which needs ``PULUMI_DEBUG_COMMANDS`` in ``env``)."""
         argv = [str(self.cli), *args, "--non-interactive"]
+        log: Path | None = None
+        if events:
+            self._runs += 1
+            log = self.root / "events" / f"{self._runs:03d}-{args[0]}.jsonl"
+            log.parent.mkdir(exist_ok=True)
+            argv += ["--event-log", str(log)]
         started = time.perf_counter()
         done = subprocess.run(
             argv,
@@ -112,14 +132,47 @@ class CliStack:
             check=False,
         )
         seconds = time.perf_counter() - started
-        timed = CliTimed(list(args), done.returncode, seconds, done.stdout + done.stderr)
-        if done.returncode != 0:
-            tail = "\n".join(timed.output.splitlines()[-40:])
-            raise RuntimeError(f"pulumi {' '.join(args)} exited {done.returncode}:\n{tail}")
-        return timed
+        run = CliRun(list(args), done.returncode, done.stdout, done.stderr, seconds)
+        if log is not None and log.exists():
+            run.events = [json.loads(line) for line in log.read_text().splitlines() if line]
+        if check and run.returncode != 0:
+            raise CliError(run, self.error_tail)
+        return run
 
-    def operation(self, verb: str) -> CliTimed:
-        """``pulumi <verb>`` on the stack: up/refresh/destroy with ``--yes --skip-preview``."""
+    def operation(
+        self, verb: str, *extra: str, check: bool = True, timeout: float = 600, events: bool = True
+    ) -> CliRun:
+        """``pulumi <verb>`` on the stack after writing its config; all but a preview run with
+        ``--yes --skip-preview``."""
         self.write_config()
-        extra = [] if verb == "preview" else ["--yes", "--skip-preview"]
-        return self.run(verb, *extra, "--stack", self.stack)
+        yes = [] if verb == "preview" else ["--yes", "--skip-preview"]
+        return self.pulumi(
+            verb, *yes, "--stack", self.stack, *extra, check=check, timeout=timeout, events=events
+        )
+
+    def up(self, *extra: str, check: bool = True) -> CliRun:
+        return self.operation("up", *extra, check=check)
+
+    def preview(self, *extra: str, check: bool = True) -> CliRun:
+        return self.operation("preview", *extra, check=check)
+
+    def refresh(self, *extra: str, check: bool = True) -> CliRun:
+        return self.operation("refresh", *extra, check=check)
+
+    def destroy(self, *extra: str, check: bool = True) -> CliRun:
+        return self.operation("destroy", *extra, check=check)
+
+    def export(self, *extra: str) -> dict[str, Any]:
+        """The stack's state, as ``pulumi stack export`` prints it."""
+        run = self.pulumi("stack", "export", "--stack", self.stack, *extra)
+        exported: dict[str, Any] = json.loads(run.stdout)
+        return exported
+
+    def outputs(self) -> dict[str, Any]:
+        run = self.pulumi("stack", "output", "--json", "--stack", self.stack)
+        outputs: dict[str, Any] = json.loads(run.stdout)
+        return outputs
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import VENV, CliLab
+from plume_testkit.cli import VENV
+from plume_testkit.cli_lab import CliLab
 
 REGISTER = "/api/Customers/register"
 CUSTOMER = "/api/Customers/{customerId}"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import REPO, VENV
+from plume_testkit import REPO_ROOT as REPO
+from plume_testkit.cli import VENV
 
 LAB_SCRIPT = r"""
 set -euo pipefail
