@@ -21,13 +21,13 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import grpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from plume_testkit import REPO_ROOT
+from plume_testkit.service import Service
 
 from .environment import python_env
 from .wire import from_struct, to_struct
@@ -131,7 +131,7 @@ def parse_exception(details: str) -> tuple[str | None, str]:
     return match.group("type"), (match.group("message") or "").strip()
 
 
-class ProviderHost:
+class ProviderHost(Service):
     """The real dynamic-provider host as a subprocess, driven over gRPC (context manager).
 
     ``extra_paths`` are prepended to ``PYTHONPATH`` (after the repo root); ``env`` adds
@@ -167,7 +167,7 @@ class ProviderHost:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> ProviderHost:
+    def start(self) -> Self:
         """Start the host and connect; returns self."""
         if self._process is not None:
             raise RuntimeError("provider host already started")
@@ -262,17 +262,6 @@ class ProviderHost:
     def running(self) -> bool:
         """True while the subprocess is alive."""
         return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> ProviderHost:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- calls -------------------------------------------------------------------------------
 
