@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         "--engine",
         choices=("cli", "double"),
         default="cli",
-        help="the real CLI (default) or the engine double (tests/enginedouble)",
+        help="the real CLI (default) or the engine double (plume_testkit/enginedouble)",
     )
     parser.add_argument(
         "--sizes",
