@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,17 @@ def _phase(seconds: float, stats: dict[str, Any], durations: list[float] | None 
     return Phase(
         seconds, calls, mutating, int(stats["tokens_issued"]), by_route, _mean_ms(durations or [])
     )
+
+
+def _measure(
+    emulator: EmulatorProcess,
+    run: Callable[[], object],
+    durations: Callable[[], list[float]] = list,
+) -> Phase:
+    """Time ``run()``: the phase of the emulator's stats after it, with ``durations()``."""
+    started = time.perf_counter()
+    run()
+    return _phase(time.perf_counter() - started, emulator.stats(), durations())
 
 
 def _host_timings(path: Path, suffix: str) -> list[float]:
@@ -382,9 +394,7 @@ def run_provider(
         engine = EngineDouble(PROGRAM, config, state_path, host=host, parallelism=WORKERS)
         if idle_checks:
             emulator.reset_stats()
-            started = time.perf_counter()
-            engine.preview()
-            preview = _phase(time.perf_counter() - started, emulator.stats())
+            preview = _measure(emulator, engine.preview)
         emulator.reset_stats()
         if profile_dir is not None:
             assert host._process is not None
@@ -395,9 +405,7 @@ def run_provider(
         assert host._process is not None
         with MemorySampler([host._process.pid]) as sampler:
             _host_timings(timings, "create")
-            started = time.perf_counter()
-            engine.up()
-            up = _phase(time.perf_counter() - started, emulator.stats(), host.take("Create"))
+            up = _measure(emulator, engine.up, lambda: host.take("Create"))
             up.provider_op_ms = _mean_ms(_host_timings(timings, "create"))
             for spy in spies:
                 spy.stop()
@@ -405,15 +413,11 @@ def run_provider(
             _check_fleet(emulator, len(fleet), nodes)
             if idle_checks:
                 emulator.reset_stats()
-                started = time.perf_counter()
-                engine.up()
-                second = _phase(time.perf_counter() - started, emulator.stats())
+                second = _measure(emulator, engine.up)
             emulator.reset_stats()
             host.take("Delete")
             _host_timings(timings, "delete")
-            started = time.perf_counter()
-            engine.destroy()
-            destroy = _phase(time.perf_counter() - started, emulator.stats(), host.take("Delete"))
+            destroy = _measure(emulator, engine.destroy, lambda: host.take("Delete"))
             destroy.provider_op_ms = _mean_ms(_host_timings(timings, "delete"))
             _check_fleet(emulator, 0, 0)
     finally:

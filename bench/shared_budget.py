@@ -188,21 +188,16 @@ def shared_block(redis_url: str | None) -> dict[str, float]:
                 )
                 env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
                 argv = [sys.executable, "-c", code, lab.api_url, lab.token_url, scope]
-                blocked = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                )
-                other = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
+                blocked, other = (
+                    subprocess.Popen(
+                        argv,
+                        env=env,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        text=True,
+                    )
+                    for _ in range(2)
                 )
                 for process in (blocked, other):
                     assert process.stdout is not None

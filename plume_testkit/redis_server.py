@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 from typing import Self
@@ -12,18 +11,12 @@ import redis
 
 from plume_emulator.testing import wait_until
 
+from .ports import free_port
 from .service import Service
 
-__all__ = ["RedisServer", "free_port"]
+__all__ = ["RedisServer"]
 
 _NO_PING = "redis-server did not answer PING"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer(Service):

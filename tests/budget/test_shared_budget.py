@@ -26,7 +26,7 @@ from plume_provider.errors import ConfigurationError
 from plume_provider.provider_config import settings_from_config
 from plume_provider.ratelimit import TokenBucket, budget_for
 from plume_provider.settings import PlumeSettings
-from plume_testkit.redis_server import free_port
+from plume_testkit.ports import free_port
 
 from .conftest import run_at_once
 

@@ -12,7 +12,7 @@ from typing import Any
 from plume_emulator.testing import EmulatorServer
 from plume_testkit.cli_lab import CliLab
 from plume_testkit.cli_run import CliRun
-from plume_testkit.redis_server import free_port
+from plume_testkit.ports import free_port
 
 RATE = 5
 """Requests per second of each stack's settings (burst 1)."""
