@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.txt
 	@scripts/venv.sh "$(PYTHON)" "$(VENV)"
 	@touch $(STAMP)
 
-venv: $(STAMP) ## Create .venv and install the project with its test tools
+venv: $(STAMP) ## Create .venv and install the project with its test tools and the emulator
 
 pulumi-cli: ## Build the pinned Pulumi CLI from Go modules into .tools/pulumi/bin (needs Go)
 	@scripts/pulumi-cli.sh
@@ -53,11 +53,11 @@ unit: $(STAMP) ## pytest only (builds the pinned Pulumi CLI first when Go is the
 test: lint typecheck unit ## The whole check: lint, types and every test
 
 bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (BENCH_ARGS="--write-docs", "--with-2000", "--rate-limited", "--engine double"; with --write-docs it updates docs/performance.md)
-	$(VENV)/bin/pip install -q -e '.[bench]'
+	$(VENV)/bin/pip install -q -e '.[bench,emulator]'
 	$(PY) bench/provision.py $(BENCH_ARGS)
 
 mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut; slow, see docs/testing.md)
-	$(VENV)/bin/pip install -q -e '.[mutate]'
+	$(VENV)/bin/pip install -q -e '.[mutate,emulator]'
 	$(PY) scripts/mutate.py
 
 clean: ## Remove the venv and lab state

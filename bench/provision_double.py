@@ -504,8 +504,8 @@ class RateResult:
 
 def run_rate_limited(workdir: Path) -> RateResult:
     from plume_provider.client import PlumeClient
-    from plume_provider.models import CustomerRegistration
-    from plume_provider.settings import PlumeSettings
+    from plume_provider.client.models import CustomerRegistration
+    from plume_provider.client.settings import PlumeSettings
 
     fleet = make_fleet(RATE_CUSTOMERS, RATE_NODES_PER_CUSTOMER, prefix="RATE")
     with EmulatorProcess(db_path=workdir / "rate.sqlite", reset=True) as emulator:

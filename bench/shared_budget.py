@@ -176,7 +176,7 @@ def shared_block(redis_url: str | None) -> dict[str, float]:
                 code = (
                     "import sys, time\n"
                     "from plume_provider.client import PlumeClient\n"
-                    "from plume_provider.settings import PlumeSettings\n"
+                    "from plume_provider.client.settings import PlumeSettings\n"
                     "s = PlumeSettings(api_url=sys.argv[1], token_url=sys.argv[2],\n"
                     "    client_id='lab-client', client_secret='lab-secret',\n"
                     "    partner_id='lab-partner', rate_limit_scope=sys.argv[3])\n"

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from plume_emulator import routes_api, routes_control, routes_token
+from plume_emulator import credentials, routes_api, routes_control, routes_token, seed
 from plume_emulator.auth import TokenService
 from plume_emulator.backend import PlumeBackend
 from plume_emulator.db import Database
@@ -17,7 +17,6 @@ from plume_emulator.faults import Faults
 from plume_emulator.gateway import Gateway
 from plume_emulator.lab import Lab
 from plume_emulator.options import EmulatorOptions
-from plume_emulator.seed import load_inventory
 from plume_emulator.stats import Stats
 from plume_emulator.waf import Waf
 
@@ -27,12 +26,19 @@ def create_app(options: EmulatorOptions | None = None) -> Gateway:
     options = options or EmulatorOptions()
     if options.reset:
         Database.remove_files(options.db_path)
-    inventory = load_inventory(options.inventory) if options.inventory else None
-    backend = PlumeBackend(Database(options.db_path), options, inventory)
+    inventory = seed.load_inventory(options.inventory) if options.inventory else None
+    db = Database(options.db_path)
+    try:
+        seed.prepare(db, inventory)
+        secret = credentials.token_secret(db)
+    except BaseException:
+        db.close()
+        raise
     lab = Lab(
         options=options,
-        backend=backend,
-        tokens=TokenService(backend.token_secret(), options.token_ttl, options.clock),
+        db=db,
+        backend=PlumeBackend(db, options),
+        tokens=TokenService(secret, options.token_ttl, options.clock),
         waf=Waf(options.waf_limit, options.waf_window, options.clock),
         faults=Faults(options.fault_seed),
         stats=Stats(),

@@ -1,22 +1,22 @@
-"""The Plume Cloud's state and every rule of the API (moto's "backend").
+"""The rules of every ``/api`` call (moto's "backend"): who may do what, and which status says no.
 
 Routes parse a request and call one method here; each method runs in one
-SQLite transaction and either returns JSON-ready data or raises an
+SQLite transaction, reads and writes through :mod:`plume_emulator.store`, and
+either returns the JSON of :mod:`plume_emulator.render` or raises an
 ``EmulatorError`` carrying the status. Validation happens before the first
-write, so a rejected request never changes state.
+write, so a rejected request never changes state. The methods block on SQLite:
+routes run them in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
 
-from plume_emulator import rules
+from plume_emulator import render, rules, store
 from plume_emulator.auth import Principal
-from plume_emulator.db import SCHEMA_VERSION, Database
+from plume_emulator.db import Database
 from plume_emulator.errors import (
     bad_request,
     conflict,
@@ -27,9 +27,9 @@ from plume_emulator.errors import (
 )
 from plume_emulator.models import CustomerPatch, RegisterBody
 from plume_emulator.options import EmulatorOptions
-from plume_emulator.seed import InventoryFile, seed
+from plume_emulator.render import JSON
 
-JSON = dict[str, Any]
+_SEARCH_COLUMNS = {"accountId": "account_id", "name": "name", "email": "email"}
 
 
 def _new_id() -> str:
@@ -37,85 +37,23 @@ def _new_id() -> str:
     return secrets.token_hex(12)
 
 
-def _version(n: int) -> str:
-    return str(n)
-
-
 class PlumeBackend:
     """All customers, locations and nodes of the lab, with Plume's rules."""
 
-    def __init__(
-        self, db: Database, options: EmulatorOptions, inventory: InventoryFile | None = None
-    ) -> None:
+    def __init__(self, db: Database, options: EmulatorOptions) -> None:
         self.db = db
         self.options = options
-        self.inventory = inventory
         self._clock = options.clock
-        if db.ensure_schema():
-            with db.write() as conn:
-                self._seed(conn, new_secret=True)
-
-    # ----------------------------------------------------------------- lifecycle
-    def _seed(self, conn: sqlite3.Connection, *, new_secret: bool) -> None:
-        seed(conn, self.inventory)
-        conn.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (SCHEMA_VERSION,),
-        )
-        if new_secret:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('token_secret', ?)",
-                (secrets.token_hex(32),),
-            )
-
-    def reset(self) -> None:
-        """Back to fresh seed data (the token secret is kept, so issued tokens stay valid).
-
-        Inventory rows are never inserted or deleted by the API, only claimed, so
-        un-claiming the touched ones restores the seed exactly and much faster than
-        re-inserting thousands of nodes.
-        """
-        with self.db.write() as conn:
-            conn.execute(
-                "UPDATE nodes SET customer_id = NULL, location_id = NULL, nickname = NULL,"
-                " claim_order = NULL, updated_at = created_at, version = 1 WHERE version != 1"
-            )
-            conn.execute("DELETE FROM locations")
-            conn.execute("DELETE FROM customers")
-
-    def token_secret(self) -> bytes:
-        """The HMAC key of this lab's tokens."""
-        row = (
-            self.db.connection()
-            .execute("SELECT value FROM meta WHERE key = 'token_secret'")
-            .fetchone()
-        )
-        return bytes.fromhex(row["value"])
 
     def now(self) -> str:
         """The clock as Plume prints timestamps (ISO 8601, milliseconds, Z)."""
         stamp = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
         return stamp.replace("+00:00", "Z")
 
-    # ----------------------------------------------------------------- partners
-    def authenticate_client(self, client_id: str, client_secret: str) -> str | None:
-        """The partner id of a client whose secret matches, else None."""
-        row = (
-            self.db.connection()
-            .execute("SELECT id, client_secret FROM partners WHERE client_id = ?", (client_id,))
-            .fetchone()
-        )
-        if row is None or not secrets.compare_digest(
-            row["client_secret"].encode(), client_secret.encode()
-        ):
-            return None
-        return str(row["id"])
-
     # ----------------------------------------------------------------- lookups
-    def _customer(self, conn: sqlite3.Connection, who: Principal, customer_id: str) -> sqlite3.Row:
-        row: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM customers WHERE id = ?", (customer_id,)
-        ).fetchone()
+    @staticmethod
+    def _customer(conn: sqlite3.Connection, who: Principal, customer_id: str) -> sqlite3.Row:
+        row = store.customer(conn, customer_id)
         if row is None:
             raise not_found(f"customer {customer_id} not found")
         if row["partner_id"] != who.partner_id:
@@ -127,139 +65,35 @@ class PlumeBackend:
             raise not_found(f"customer {customer_id} was deleted")
         return row
 
+    @staticmethod
     def _location(
-        self,
         conn: sqlite3.Connection,
         customer: sqlite3.Row,
         location_id: str,
         *,
         archived_ok: bool = False,
     ) -> sqlite3.Row:
-        row: sqlite3.Row | None = conn.execute(
-            "SELECT * FROM locations WHERE id = ? AND customer_id = ?",
-            (location_id, customer["id"]),
-        ).fetchone()
+        row = store.location(conn, customer["id"], location_id)
         if row is None or (row["archived"] and not archived_ok):
             raise not_found(f"location {location_id} not found for customer {customer['id']}")
         return row
 
-    def _email_taken(
-        self, conn: sqlite3.Connection, email: str, except_id: str | None = None
-    ) -> bool:
-        row = conn.execute(
-            "SELECT id FROM customers WHERE email = ? COLLATE NOCASE AND deleted = 0 AND id != ?",
-            (email, except_id or ""),
-        ).fetchone()
-        return row is not None
-
-    def _account_owner(
-        self, conn: sqlite3.Connection, partner_id: str, account_id: str, except_id: str = ""
-    ) -> str | None:
-        row = conn.execute(
-            "SELECT id FROM customers WHERE partner_id = ? AND account_id = ? AND deleted = 0"
-            " AND id != ?",
-            (partner_id, account_id, except_id),
-        ).fetchone()
-        return None if row is None else str(row["id"])
-
-    # ----------------------------------------------------------------- rendering
-    @staticmethod
-    def _render_customer(row: sqlite3.Row) -> JSON:
-        return {
-            "id": row["id"],
-            "accountId": row["account_id"],
-            "partnerId": row["partner_id"],
-            "name": row["name"],
-            "email": row["email"],
-            "acceptLanguage": row["accept_language"],
-            "emailVerified": bool(row["email_verified"]),
-            "anonymous": False,
-            "autoProvisioned": False,
-            "systemUser": False,
-            "createdAt": row["created_at"],
-            "updatedAt": row["updated_at"],
-            "_version": _version(row["version"]),
-        }
-
-    @staticmethod
-    def _render_location(row: sqlite3.Row, customer: sqlite3.Row) -> JSON:
-        checkpoint = (
-            {"value": row["checkpoint"], "timestamp": row["checkpoint_at"]}
-            if row["checkpoint"]
-            else None
-        )
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "customerId": customer["id"],
-            "partnerId": customer["partner_id"],
-            "accountId": customer["account_id"],
-            "profile": row["profile"],
-            "serviceId": row["service_id"],
-            "monitorMode": bool(row["monitor_mode"]),
-            "authorizations": {"numPodsAuthorized": row["num_pods_authorized"]},
-            "onboardingCheckpoint": checkpoint,
-            "createdAt": row["created_at"],
-            "_version": _version(row["version"]),
-        }
-
-    @staticmethod
-    def _render_node(row: sqlite3.Row) -> JSON:
-        return {
-            "serialNumber": row["serial"],
-            "id": row["serial"],
-            "nickname": row["nickname"],
-            "residentialGateway": bool(row["residential_gateway"]),
-            "customerId": row["customer_id"],
-            "locationId": row["location_id"],
-            "radioMac24": row["radio_mac24"],
-            "radioMac50": row["radio_mac50"],
-            "ethernetMac": row["ethernet_mac"],
-            "bluetoothMac": row["bluetooth_mac"],
-            "macs": json.loads(row["macs"]),
-            "packId": row["pack_id"],
-            "boxSerialNumber": row["box_serial_number"],
-            "partNumber": row["part_number"],
-            "manufacturerFirmware": row["manufacturer_firmware"],
-            "purchaseOrderNumber": row["purchase_order_number"],
-            "shipDate": row["ship_date"],
-            "backhaulDhcpPoolIdx": row["backhaul_dhcp_pool_idx"],
-            "deployment": row["deployment"],
-            "shardNumber": row["shard_number"],
-            "_version": _version(row["version"]),
-            "createdAt": row["created_at"],
-            "updatedAt": row["updated_at"],
-        }
-
-    def _insert_location(
+    def _new_location(
         self, conn: sqlite3.Connection, customer_id: str, profile: str, checkpoint: str | None
     ) -> str:
         location_id = _new_id()
-        now = self.now()
-        conn.execute(
-            "INSERT INTO locations (id, customer_id, name, profile, service_id,"
-            " num_pods_authorized, checkpoint, checkpoint_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                location_id,
-                customer_id,
-                "Home" if profile == "auto" else "Office",
-                profile,
-                f"svc-{location_id[:12]}",
-                self.options.pods_authorized,
-                checkpoint,
-                now if checkpoint else None,
-                now,
-            ),
+        store.insert_location(
+            conn,
+            location_id=location_id,
+            customer_id=customer_id,
+            name="Home" if profile == "auto" else "Office",
+            profile=profile,
+            service_id=f"svc-{location_id[:12]}",
+            pods_authorized=self.options.pods_authorized,
+            checkpoint=checkpoint,
+            now=self.now(),
         )
         return location_id
-
-    def _unclaim_location(self, conn: sqlite3.Connection, location_id: str) -> None:
-        conn.execute(
-            "UPDATE nodes SET customer_id = NULL, location_id = NULL, nickname = NULL,"
-            " claim_order = NULL, updated_at = ?, version = version + 1 WHERE location_id = ?",
-            (self.now(), location_id),
-        )
 
     # ----------------------------------------------------------------- customers
     def register_customer(self, who: Principal, body: RegisterBody) -> JSON:
@@ -278,9 +112,7 @@ class PlumeBackend:
         if body.password is not None:
             rules.check_password(body.password)
         with self.db.write() as conn:
-            partner = conn.execute(
-                "SELECT id, locked FROM partners WHERE id = ?", (body.partnerId,)
-            ).fetchone()
+            partner = store.partner(conn, body.partnerId)
             if partner is None:
                 raise not_found(f"partnerId {body.partnerId} does not exist on this Plume Cloud")
             if partner["locked"]:
@@ -296,30 +128,33 @@ class PlumeBackend:
                     f"partnerId {who.partner_id}"
                 )
             email = body.email or f"null+{secrets.token_hex(8)}@plume.com"
-            if self._email_taken(conn, email):
+            if store.email_owner(conn, email) is not None:
                 raise invalid(f"email {email} already exists in the Plume Cloud")
-            owner = self._account_owner(conn, body.partnerId, body.accountId)
+            owner = store.account_owner(conn, body.partnerId, body.accountId)
             if owner is not None:
                 raise conflict(
                     f"accountId {body.accountId} already exists for partner {body.partnerId} "
                     f"(customer {owner}): duplicate key"
                 )
             customer_id = _new_id()
-            now = self.now()
-            conn.execute(
-                "INSERT INTO customers (id, partner_id, account_id, name, email, accept_language,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (customer_id, body.partnerId, body.accountId, body.name, email, language, now, now),
+            store.insert_customer(
+                conn,
+                customer_id=customer_id,
+                partner_id=body.partnerId,
+                account_id=body.accountId,
+                name=body.name,
+                email=email,
+                language=language,
+                now=self.now(),
             )
-            location_id = self._insert_location(
-                conn, customer_id, profile, body.onboardingCheckpoint
-            )
-            row = conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        return {**self._render_customer(row), "locationId": location_id}
+            location_id = self._new_location(conn, customer_id, profile, body.onboardingCheckpoint)
+            row = store.customer(conn, customer_id)
+        assert row is not None
+        return {**render.customer(row), "locationId": location_id}
 
     def get_customer(self, who: Principal, customer_id: str) -> JSON:
         with self.db.read() as conn:
-            return self._render_customer(self._customer(conn, who, customer_id))
+            return render.customer(self._customer(conn, who, customer_id))
 
     def update_customer(self, who: Principal, customer_id: str, patch: CustomerPatch) -> JSON:
         """Change accountId, name and/or email; same rules as register."""
@@ -335,10 +170,10 @@ class PlumeBackend:
             rules.check_email(changes["email"])
         with self.db.write() as conn:
             row = self._customer(conn, who, customer_id)
-            if "email" in changes and self._email_taken(conn, changes["email"], customer_id):
+            if "email" in changes and store.email_owner(conn, changes["email"], customer_id):
                 raise invalid(f"email {changes['email']} already exists in the Plume Cloud")
             if "accountId" in changes:
-                owner = self._account_owner(
+                owner = store.account_owner(
                     conn, row["partner_id"], changes["accountId"], customer_id
                 )
                 if owner is not None:
@@ -347,55 +182,39 @@ class PlumeBackend:
                         f"of partner {row['partner_id']}"
                     )
             if changes:
-                conn.execute(
-                    "UPDATE customers SET account_id = ?, name = ?, email = ?, updated_at = ?,"
-                    " version = version + 1 WHERE id = ?",
-                    (
-                        changes.get("accountId", row["account_id"]),
-                        changes.get("name", row["name"]),
-                        changes.get("email", row["email"]),
-                        self.now(),
-                        customer_id,
-                    ),
+                store.update_customer(
+                    conn,
+                    customer_id=customer_id,
+                    account_id=changes.get("accountId", row["account_id"]),
+                    name=changes.get("name", row["name"]),
+                    email=changes.get("email", row["email"]),
+                    now=self.now(),
                 )
-                row = conn.execute(
-                    "SELECT * FROM customers WHERE id = ?", (customer_id,)
-                ).fetchone()
-        return self._render_customer(row)
+                row = self._customer(conn, who, customer_id)
+        return render.customer(row)
 
     def delete_customer(self, who: Principal, customer_id: str) -> JSON:
         """Archive every location, unclaim their nodes, delete the account."""
         with self.db.write() as conn:
             self._customer(conn, who, customer_id)
-            for loc in conn.execute(
-                "SELECT id FROM locations WHERE customer_id = ? AND archived = 0", (customer_id,)
-            ).fetchall():
-                self._unclaim_location(conn, loc["id"])
-            conn.execute(
-                "UPDATE locations SET archived = 1, version = version + 1 WHERE customer_id = ?",
-                (customer_id,),
-            )
-            conn.execute(
-                "UPDATE customers SET deleted = 1, updated_at = ?, version = version + 1"
-                " WHERE id = ?",
-                (self.now(), customer_id),
-            )
+            now = self.now()
+            for loc in store.live_locations(conn, customer_id):
+                store.release_nodes(conn, loc["id"], now)
+                store.archive_location(conn, loc["id"])
+            store.mark_customer_deleted(conn, customer_id, now)
         return {"count": 1}
 
     # ----------------------------------------------------------------- locations
     def list_locations(self, who: Principal, customer_id: str) -> list[JSON]:
         with self.db.read() as conn:
             customer = self._customer(conn, who, customer_id)
-            rows = conn.execute(
-                "SELECT * FROM locations WHERE customer_id = ? AND archived = 0 ORDER BY rowid",
-                (customer_id,),
-            ).fetchall()
-            return [self._render_location(row, customer) for row in rows]
+            rows = store.live_locations(conn, customer_id)
+        return [render.location(row, customer) for row in rows]
 
     def get_location(self, who: Principal, customer_id: str, location_id: str) -> JSON:
         with self.db.read() as conn:
             customer = self._customer(conn, who, customer_id)
-            return self._render_location(self._location(conn, customer, location_id), customer)
+            return render.location(self._location(conn, customer, location_id), customer)
 
     def delete_location(self, who: Principal, customer_id: str, location_id: str) -> None:
         """Archive a location and unclaim its nodes; a customer never ends up location-less."""
@@ -406,17 +225,10 @@ class PlumeBackend:
                 raise conflict(
                     f"location {location_id} of customer {customer_id} is already archived"
                 )
-            self._unclaim_location(conn, location_id)
-            conn.execute(
-                "UPDATE locations SET archived = 1, version = version + 1 WHERE id = ?",
-                (location_id,),
-            )
-            remaining = conn.execute(
-                "SELECT COUNT(*) FROM locations WHERE customer_id = ? AND archived = 0",
-                (customer_id,),
-            ).fetchone()[0]
-            if remaining == 0:
-                self._insert_location(conn, customer_id, "auto", None)
+            store.release_nodes(conn, location_id, self.now())
+            store.archive_location(conn, location_id)
+            if not store.live_locations(conn, customer_id):
+                self._new_location(conn, customer_id, "auto", None)
 
     def set_checkpoint(
         self, who: Principal, customer_id: str, location_id: str, checkpoint: str
@@ -426,12 +238,8 @@ class PlumeBackend:
             customer = self._customer(conn, who, customer_id)
             self._location(conn, customer, location_id)
             now = self.now()
-            conn.execute(
-                "UPDATE locations SET checkpoint = ?, checkpoint_at = ?, version = version + 1"
-                " WHERE id = ?",
-                (checkpoint, now, location_id),
-            )
-        return {"checkpoint": {"value": checkpoint, "timestamp": now}}
+            store.set_checkpoint(conn, location_id, checkpoint, now)
+        return {"checkpoint": render.checkpoint(checkpoint, now)}
 
     def search_customers(
         self, who: Principal, value: str, field: str, exact: bool, starts_with: bool
@@ -445,44 +253,20 @@ class PlumeBackend:
             raise invalid("search keyword 'null' is not allowed")
         if who.partner_id is None:
             raise forbidden("the authorization token carries no partnerId to search in")
+        results: list[JSON] = []
         with self.db.read() as conn:
             if field == "locationId":
-                owner = conn.execute(
-                    "SELECT c.partner_id FROM locations l JOIN customers c ON c.id = l.customer_id"
-                    " WHERE l.id = ?",
-                    (value,),
-                ).fetchone()
-                if owner is not None and owner["partner_id"] != who.partner_id:
+                owner = store.partner_of_location(conn, value)
+                if owner is not None and owner != who.partner_id:
                     raise forbidden(f"location {value} belongs to another partner")
-            customers = conn.execute(
-                "SELECT * FROM customers WHERE partner_id = ? AND deleted = 0 ORDER BY rowid",
-                (who.partner_id,),
-            ).fetchall()
-            results: list[JSON] = []
-            for row in customers:
-                locations = [
-                    loc["id"]
-                    for loc in conn.execute(
-                        "SELECT id FROM locations WHERE customer_id = ? AND archived = 0"
-                        " ORDER BY rowid",
-                        (row["id"],),
-                    ).fetchall()
-                ]
+            for row in store.live_customers(conn, who.partner_id):
+                locations = [loc["id"] for loc in store.live_locations(conn, row["id"])]
                 if field == "locationId":
                     candidates = locations
                 else:
-                    column = {"accountId": "account_id", "name": "name", "email": "email"}[field]
-                    candidates = [row[column] or ""]
+                    candidates = [row[_SEARCH_COLUMNS[field]] or ""]
                 if any(_matches(c, value, exact, starts_with) for c in candidates):
-                    results.append(
-                        {
-                            "id": row["id"],
-                            "accountId": row["account_id"],
-                            "name": row["name"],
-                            "email": row["email"],
-                            "locations": [{"id": loc} for loc in locations],
-                        }
-                    )
+                    results.append(render.search_hit(row, locations))
         if not results:
             raise not_found(f"no customer of partner {who.partner_id} has {field} {value!r}")
         return results
@@ -504,7 +288,7 @@ class PlumeBackend:
             customer = self._customer(conn, who, customer_id)
             loc = self._location(conn, customer, location_id)
             partner = customer["partner_id"]
-            node = conn.execute("SELECT * FROM nodes WHERE serial = ?", (serial,)).fetchone()
+            node = store.node(conn, serial)
             if node is None or node["partner_id"] != partner:
                 raise not_found(f"serial {serial} is not in partner {partner}'s inventory")
             if node["location_id"] == location_id:
@@ -516,16 +300,11 @@ class PlumeBackend:
                 )
             if loc["monitor_mode"]:
                 raise invalid(f"location {location_id} is in monitor mode; nodes cannot be claimed")
-            batch = [node]
+            batch = [serial]
             if node["pack_id"] is not None:
-                batch += conn.execute(
-                    "SELECT * FROM nodes WHERE pack_id = ? AND partner_id = ? AND serial != ?"
-                    " AND location_id IS NULL ORDER BY serial",
-                    (node["pack_id"], partner, serial),
-                ).fetchall()
-            in_use = conn.execute(
-                "SELECT COUNT(*) FROM nodes WHERE location_id = ?", (location_id,)
-            ).fetchone()[0]
+                mates = store.free_pack_mates(conn, node["pack_id"], partner, serial)
+                batch += [mate["serial"] for mate in mates]
+            in_use = store.count_nodes_at(conn, location_id)
             limit = loc["num_pods_authorized"]
             if in_use + len(batch) > limit:
                 extra = (
@@ -537,35 +316,27 @@ class PlumeBackend:
                     f"claiming serial {serial}{extra} at location {location_id} would exceed "
                     f"numPodsAuthorized={limit} ({in_use} licenses in use)"
                 )
-            order = conn.execute("SELECT COALESCE(MAX(claim_order), 0) FROM nodes").fetchone()[0]
+            order = store.last_claim_order(conn)
             now = self.now()
-            for offset, row in enumerate(batch, start=1):
-                conn.execute(
-                    "UPDATE nodes SET customer_id = ?, location_id = ?, nickname = ?,"
-                    " claim_order = ?, updated_at = ?, version = version + 1 WHERE serial = ?",
-                    (
-                        customer_id,
-                        location_id,
-                        nickname if row["serial"] == serial else None,
-                        order + offset,
-                        now,
-                        row["serial"],
-                    ),
+            for offset, claimed in enumerate(batch, start=1):
+                store.claim_node(
+                    conn,
+                    serial=claimed,
+                    customer_id=customer_id,
+                    location_id=location_id,
+                    nickname=nickname if claimed == serial else None,
+                    order=order + offset,
+                    now=now,
                 )
-            claimed = [
-                conn.execute("SELECT * FROM nodes WHERE serial = ?", (row["serial"],)).fetchone()
-                for row in batch
-            ]
-        return [self._render_node(row) for row in claimed]
+            rows = [store.node(conn, claimed) for claimed in batch]
+        return [render.node(row) for row in rows if row is not None]
 
     def list_nodes(self, who: Principal, customer_id: str, location_id: str) -> list[JSON]:
         with self.db.read() as conn:
             customer = self._customer(conn, who, customer_id)
             self._location(conn, customer, location_id)
-            rows = conn.execute(
-                "SELECT * FROM nodes WHERE location_id = ? ORDER BY claim_order", (location_id,)
-            ).fetchall()
-        return [self._render_node(row) for row in rows]
+            rows = store.nodes_at(conn, location_id)
+        return [render.node(row) for row in rows]
 
     def rename_node(
         self, who: Principal, customer_id: str, location_id: str, node_id: str, nickname: str
@@ -574,33 +345,21 @@ class PlumeBackend:
         with self.db.write() as conn:
             customer = self._customer(conn, who, customer_id)
             self._location(conn, customer, location_id)
-            updated = conn.execute(
-                "UPDATE nodes SET nickname = ?, updated_at = ?, version = version + 1"
-                " WHERE serial = ? AND location_id = ?",
-                (nickname, self.now(), node_id, location_id),
-            ).rowcount
-            if not updated:
+            row = None
+            if store.rename_node(conn, node_id, location_id, nickname, self.now()):
+                row = store.node(conn, node_id)
+            if row is None:
                 raise not_found(f"node {node_id} is not claimed at location {location_id}")
-            row = conn.execute("SELECT * FROM nodes WHERE serial = ?", (node_id,)).fetchone()
-        return self._render_node(row)
+        return render.node(row)
 
     def unclaim_node(self, who: Principal, customer_id: str, location_id: str, serial: str) -> None:
         """Release a node and its license (400 if it is not claimed here)."""
         with self.db.write() as conn:
             customer = self._customer(conn, who, customer_id)
             self._location(conn, customer, location_id)
-            updated = conn.execute(
-                "UPDATE nodes SET customer_id = NULL, location_id = NULL, nickname = NULL,"
-                " claim_order = NULL, updated_at = ?, version = version + 1"
-                " WHERE serial = ? AND location_id = ?",
-                (self.now(), serial, location_id),
-            ).rowcount
-            if updated:
+            if store.release_nodes(conn, location_id, self.now(), serial):
                 return
-            in_use = conn.execute(
-                "SELECT COUNT(*) FROM nodes WHERE location_id = ?", (location_id,)
-            ).fetchone()[0]
-            if in_use == 0:
+            if store.count_nodes_at(conn, location_id) == 0:
                 raise not_found(
                     f"location {location_id} has no claimed nodes "
                     f"(serial {serial} is not claimed there)"
@@ -612,15 +371,8 @@ class PlumeBackend:
 
     def lookup_node(self, who: Principal, serial: str) -> JSON:
         """``GET /Partners/nodes/{serialNumber}``: where a node of this partner sits."""
-        row = (
-            self.db.connection()
-            .execute(
-                "SELECT serial, pack_id, partner_id, customer_id, location_id FROM nodes"
-                " WHERE serial = ?",
-                (serial,),
-            )
-            .fetchone()
-        )
+        with self.db.read() as conn:
+            row = store.node(conn, serial)
         if row is None:
             raise not_found(f"serial {serial} is not in any inventory of this Plume Cloud")
         if row["partner_id"] != who.partner_id:
@@ -628,64 +380,7 @@ class PlumeBackend:
                 f"serial {serial} belongs to another partner's inventory, not "
                 f"{who.partner_id or '(token has no partnerId)'}"
             )
-        result: JSON = {
-            "serialNumber": row["serial"],
-            "packId": row["pack_id"],
-            "partnerId": row["partner_id"],
-        }
-        if row["location_id"] is not None:
-            result["customerId"] = row["customer_id"]
-            result["locationId"] = row["location_id"]
-        return result
-
-    # ----------------------------------------------------------------- test view
-    def state(self) -> JSON:
-        """The ``/_emulator/state`` document: live customers, locations and claimed nodes."""
-        with self.db.read() as conn:
-            partners: JSON = {
-                row["id"]: {"customers": [], "claimed_nodes": [], "licenses_in_use": 0}
-                for row in conn.execute("SELECT id FROM partners ORDER BY id")
-            }
-            by_location: dict[str, list[str]] = {}
-            for node in conn.execute(
-                "SELECT serial, partner_id, customer_id, location_id FROM nodes"
-                " WHERE location_id IS NOT NULL ORDER BY claim_order"
-            ):
-                by_location.setdefault(node["location_id"], []).append(node["serial"])
-                entry = partners[node["partner_id"]]
-                entry["claimed_nodes"].append(
-                    {
-                        "serialNumber": node["serial"],
-                        "customerId": node["customer_id"],
-                        "locationId": node["location_id"],
-                    }
-                )
-                entry["licenses_in_use"] += 1
-            customers: dict[str, JSON] = {}
-            for row in conn.execute("SELECT * FROM customers WHERE deleted = 0 ORDER BY rowid"):
-                customer: JSON = {
-                    "id": row["id"],
-                    "accountId": row["account_id"],
-                    "name": row["name"],
-                    "email": row["email"],
-                    "locations": [],
-                }
-                customers[row["id"]] = customer
-                partners[row["partner_id"]]["customers"].append(customer)
-            for loc in conn.execute(
-                "SELECT id, customer_id, num_pods_authorized FROM locations WHERE archived = 0"
-                " ORDER BY rowid"
-            ):
-                owner = customers.get(loc["customer_id"])
-                if owner is not None:
-                    owner["locations"].append(
-                        {
-                            "id": loc["id"],
-                            "numPodsAuthorized": loc["num_pods_authorized"],
-                            "nodes": by_location.get(loc["id"], []),
-                        }
-                    )
-        return {"partners": partners}
+        return render.node_lookup(row)
 
 
 def _matches(candidate: str, value: str, exact: bool, starts_with: bool) -> bool:

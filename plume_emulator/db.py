@@ -1,8 +1,12 @@
-"""SQLite storage: schema, one connection per thread, one transaction per call.
+"""SQLite storage: the schema, a pool of connections shared by threads, one transaction per call.
 
-Writes run under ``BEGIN IMMEDIATE`` so two requests racing for the same serial
-are serialised by SQLite itself (the loser sees the winner's claim). WAL mode
-lets readers proceed while a writer holds the lock.
+Routes run backend calls in worker threads, so a connection is borrowed for
+one transaction and handed back, whichever thread asks (connections are opened
+with ``check_same_thread=False``). Write transactions are serialised by a lock
+of the process, then by ``BEGIN IMMEDIATE`` (which also guards against another
+process on the same file): two requests racing for the same serial run one after
+the other, and the loser sees the winner's claim. WAL mode lets readers proceed
+while a writer holds the lock.
 """
 
 from __future__ import annotations
@@ -88,13 +92,14 @@ CREATE INDEX IF NOT EXISTS nodes_claim_order ON nodes(claim_order) WHERE claim_o
 
 
 class Database:
-    """A SQLite file shared by every thread of the process (each gets its own connection)."""
+    """A SQLite file shared by every thread of the process, through a pool of connections."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._closed = False
 
     @staticmethod
     def remove_files(path: Path) -> None:
@@ -102,64 +107,68 @@ class Database:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened (WAL, busy timeout) on first use."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, cached_statements=256
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, cached_statements=256
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
         return conn
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        """An idle connection (or a new one), back in the pool afterwards unless a transaction
+        was left open on it (a failed COMMIT): closing it then rolls that back."""
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            with self._pool_lock:
+                keep = not self._closed and not conn.in_transaction
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
-        conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._write_lock, self._borrow() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction, so multi-statement reads see one snapshot."""
-        conn = self.connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        with self._borrow() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
-    def ensure_schema(self) -> bool:
-        """Create the tables if needed; True when the database was empty (needs seeding)."""
-        conn = self.connection()
-        conn.executescript(SCHEMA)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            return True
-        if row["value"] != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} has schema version {row['value']}, this emulator needs "
-                f"{SCHEMA_VERSION}; start with --reset to recreate it"
-            )
-        return False
+    def create_schema(self) -> None:
+        """Create the tables and indexes that do not exist yet."""
+        with self._write_lock, self._borrow() as conn:
+            conn.executescript(SCHEMA)
 
     def close(self) -> None:
-        """Close every connection this object opened (call once, at shutdown)."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close every idle connection, and each busy one when it is handed back (at shutdown)."""
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from plume_emulator import developer
 from plume_emulator.auth import Principal, TokenService
 from plume_emulator.backend import PlumeBackend
+from plume_emulator.db import Database
 from plume_emulator.faults import Faults
 from plume_emulator.options import EmulatorOptions
 from plume_emulator.stats import Stats
@@ -16,9 +18,10 @@ from plume_emulator.waf import Waf
 
 @dataclass
 class Lab:
-    """Backend (state and rules), token service and the edge/test machinery."""
+    """Storage, backend (the API's rules), token service and the edge/test machinery."""
 
     options: EmulatorOptions
+    db: Database
     backend: PlumeBackend
     tokens: TokenService
     waf: Waf
@@ -26,14 +29,14 @@ class Lab:
     stats: Stats
 
     def reset(self) -> None:
-        """Fresh seed data, no faults, zero stats, an empty WAF window."""
-        self.backend.reset()
+        """Fresh seed data, no faults, zero stats, an empty WAF window (blocks on SQLite)."""
+        developer.reset(self.db)
         self.faults.clear()
         self.stats.reset()
         self.waf.reset()
 
     def close(self) -> None:
-        self.backend.db.close()
+        self.db.close()
 
 
 def lab_of(request: Request) -> Lab:

@@ -1,8 +1,14 @@
-"""``/api`` routes: parse the request, call the backend, shape the response. No rules here."""
+"""``/api`` routes: parse the request, call the backend, shape the response. No rules here.
+
+Routes are ``async`` (bodies are read from the ASGI stream) and run each backend
+call, which blocks on SQLite, in the worker thread pool: the event loop keeps
+serving other requests, injected delays and control routes meanwhile.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -28,44 +34,46 @@ async def register(request: Request) -> Response:
     """Register a customer (and its first location)."""
     lab, who = caller(request)
     body = await read_json(request, RegisterBody, missing_status=400)
-    return JSONResponse(lab.backend.register_customer(who, body))
+    return JSONResponse(await run_in_threadpool(lab.backend.register_customer, who, body))
 
 
 @router.get(CUSTOMER)
 async def get_customer(request: Request, customerId: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse(lab.backend.get_customer(who, customerId))
+    return JSONResponse(await run_in_threadpool(lab.backend.get_customer, who, customerId))
 
 
 @router.patch(CUSTOMER, openapi_extra=body_schema(CustomerPatch))
 async def patch_customer(request: Request, customerId: str) -> Response:
     lab, who = caller(request)
     body = await read_json(request, CustomerPatch)
-    return JSONResponse(lab.backend.update_customer(who, customerId, body))
+    return JSONResponse(await run_in_threadpool(lab.backend.update_customer, who, customerId, body))
 
 
 @router.delete(CUSTOMER)
 async def delete_customer(request: Request, customerId: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse(lab.backend.delete_customer(who, customerId))
+    return JSONResponse(await run_in_threadpool(lab.backend.delete_customer, who, customerId))
 
 
 @router.get(CUSTOMER + "/locations")
 async def list_locations(request: Request, customerId: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse(lab.backend.list_locations(who, customerId))
+    return JSONResponse(await run_in_threadpool(lab.backend.list_locations, who, customerId))
 
 
 @router.get(LOCATION)
 async def get_location(request: Request, customerId: str, locationId: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse(lab.backend.get_location(who, customerId, locationId))
+    return JSONResponse(
+        await run_in_threadpool(lab.backend.get_location, who, customerId, locationId)
+    )
 
 
 @router.delete(LOCATION, status_code=204)
 async def delete_location(request: Request, customerId: str, locationId: str) -> Response:
     lab, who = caller(request)
-    lab.backend.delete_location(who, customerId, locationId)
+    await run_in_threadpool(lab.backend.delete_location, who, customerId, locationId)
     return Response(status_code=204)
 
 
@@ -73,7 +81,11 @@ async def delete_location(request: Request, customerId: str, locationId: str) ->
 async def onboarding_checkpoint(request: Request, customerId: str, locationId: str) -> Response:
     lab, who = caller(request)
     body = await read_json(request, CheckpointBody)
-    return JSONResponse(lab.backend.set_checkpoint(who, customerId, locationId, body.checkpoint))
+    return JSONResponse(
+        await run_in_threadpool(
+            lab.backend.set_checkpoint, who, customerId, locationId, body.checkpoint
+        )
+    )
 
 
 @router.get("/Partners/customers/search/{value}")
@@ -87,7 +99,9 @@ async def search_customers(
     lab, who = caller(request)
     exact = parse_bool("exactMatch", exact_match, True)
     prefix = parse_bool("startsWith", starts_with, True)
-    return JSONResponse(lab.backend.search_customers(who, value, field, exact, prefix))
+    return JSONResponse(
+        await run_in_threadpool(lab.backend.search_customers, who, value, field, exact, prefix)
+    )
 
 
 @router.post(LOCATION + "/nodes", openapi_extra=body_schema(ClaimBody))
@@ -95,7 +109,9 @@ async def claim_node(request: Request, customerId: str, locationId: str) -> Resp
     """Claim a node; an already-claimed-here node answers 204 (or 200 with nothing claimed)."""
     lab, who = caller(request)
     body = await read_json(request, ClaimBody)
-    claimed = lab.backend.claim_node(who, customerId, locationId, body.serialNumber, body.nickname)
+    claimed = await run_in_threadpool(
+        lab.backend.claim_node, who, customerId, locationId, body.serialNumber, body.nickname
+    )
     if claimed is None:
         if lab.options.already_claimed_status == 204:
             return Response(status_code=204)
@@ -106,14 +122,20 @@ async def claim_node(request: Request, customerId: str, locationId: str) -> Resp
 @router.get(LOCATION + "/nodes")
 async def list_nodes(request: Request, customerId: str, locationId: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse({"nodes": lab.backend.list_nodes(who, customerId, locationId)})
+    return JSONResponse(
+        {"nodes": await run_in_threadpool(lab.backend.list_nodes, who, customerId, locationId)}
+    )
 
 
 @router.put(LOCATION + "/nodes/{nodeId}", openapi_extra=body_schema(RenameBody))
 async def rename_node(request: Request, customerId: str, locationId: str, nodeId: str) -> Response:
     lab, who = caller(request)
     body = await read_json(request, RenameBody)
-    return JSONResponse(lab.backend.rename_node(who, customerId, locationId, nodeId, body.nickname))
+    return JSONResponse(
+        await run_in_threadpool(
+            lab.backend.rename_node, who, customerId, locationId, nodeId, body.nickname
+        )
+    )
 
 
 @router.delete(LOCATION + "/nodes/{serialNumber}", status_code=204)
@@ -121,11 +143,11 @@ async def unclaim_node(
     request: Request, customerId: str, locationId: str, serialNumber: str
 ) -> Response:
     lab, who = caller(request)
-    lab.backend.unclaim_node(who, customerId, locationId, serialNumber)
+    await run_in_threadpool(lab.backend.unclaim_node, who, customerId, locationId, serialNumber)
     return Response(status_code=204)
 
 
 @router.get("/Partners/nodes/{serialNumber}")
 async def lookup_node(request: Request, serialNumber: str) -> Response:
     lab, who = caller(request)
-    return JSONResponse(lab.backend.lookup_node(who, serialNumber))
+    return JSONResponse(await run_in_threadpool(lab.backend.lookup_node, who, serialNumber))

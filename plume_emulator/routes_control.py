@@ -1,13 +1,18 @@
-"""``/_emulator`` control routes for tests and benchmarks (never behind the WAF or faults)."""
+"""``/_emulator`` control routes for tests and benchmarks (never behind the WAF or faults).
+
+Routes that touch SQLite (state, reset) run it in the worker thread pool, off the event loop.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from plume_emulator import developer
 from plume_emulator.bodies import body_schema, read_json
 from plume_emulator.lab import lab_of
 from plume_emulator.models import FaultsBody, MintTokenBody
@@ -54,13 +59,13 @@ async def clear_faults(request: Request) -> Response:
 @router.post("/reset", status_code=204)
 async def reset(request: Request) -> Response:
     """Fresh seed data; also clears faults, stats and the WAF window."""
-    lab_of(request).reset()
+    await run_in_threadpool(lab_of(request).reset)
     return Response(status_code=204)
 
 
 @router.get("/state")
 async def state(request: Request) -> Response:
-    return JSONResponse(lab_of(request).backend.state())
+    return JSONResponse(await run_in_threadpool(developer.state, lab_of(request).db))
 
 
 @router.post("/tokens", openapi_extra=body_schema(MintTokenBody))

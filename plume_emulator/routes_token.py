@@ -1,14 +1,19 @@
-"""``POST /oauth2/token``: the client-credentials grant as Plume's Okta server answers it."""
+"""``POST /oauth2/token``: the client-credentials grant as Plume's Okta server answers it.
+
+The client check reads SQLite, so it runs in the worker thread pool, off the event loop.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from plume_emulator.auth import ADMIN_ROLE, parse_basic
+from plume_emulator.credentials import authenticate_client
 from plume_emulator.errors import OAuthError
 from plume_emulator.lab import lab_of
 
@@ -42,7 +47,9 @@ async def token(request: Request) -> Response:
     credentials = parse_basic(request.headers.get("authorization"))
     if credentials is None and "client_id" in form:
         credentials = (form["client_id"], form.get("client_secret", ""))
-    partner_id = lab.backend.authenticate_client(*credentials) if credentials else None
+    partner_id = (
+        await run_in_threadpool(authenticate_client, lab.db, *credentials) if credentials else None
+    )
     if credentials is None or partner_id is None:
         raise OAuthError(
             401,

@@ -1,14 +1,16 @@
-"""The lab's seed data: three partners and their node inventory, plus ``--inventory`` files.
+"""The lab's seed data (three partners and their node inventory, plus ``--inventory`` files),
+and opening a lab database: seeding an empty one, refusing one of another schema version.
 
 Every fresh database gets exactly the same rows (deterministic MACs, part
-numbers, firmware ...), inserted in bulk so a fresh emulator starts in
-milliseconds.
+numbers, firmware ...), inserted in bulk so a fresh emulator starts at once,
+and a new token signing key of its own.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,9 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plume_emulator import store
+from plume_emulator.db import SCHEMA_VERSION, Database
 
 SEED_CREATED_AT = "2024-01-02T03:04:05.000Z"
 
@@ -140,21 +145,27 @@ def _node_row(index: int, node: _Node) -> tuple[object, ...]:
     )
 
 
-NODE_INSERT = """
-INSERT INTO nodes (serial, partner_id, pack_id, residential_gateway, radio_mac24, radio_mac50,
-    ethernet_mac, bluetooth_mac, macs, box_serial_number, part_number, manufacturer_firmware,
-    purchase_order_number, ship_date, backhaul_dhcp_pool_idx, deployment, shard_number,
-    created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+def prepare(db: Database, inventory: InventoryFile | None) -> None:
+    """Create the schema; seed the database when it is empty; refuse another schema version."""
+    db.create_schema()
+    with db.write() as conn:
+        version = store.meta_value(conn, "schema_version")
+        if version is None:
+            seed(conn, inventory)
+            store.set_meta(conn, "schema_version", SCHEMA_VERSION)
+            store.set_meta(conn, "token_secret", secrets.token_hex(32))
+        elif version != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{db.path} has schema version {version}, this emulator needs "
+                f"{SCHEMA_VERSION}; start with --reset to recreate it"
+            )
 
 
 def seed(conn: sqlite3.Connection, extra: InventoryFile | None) -> None:
     """Insert the seed partners and inventory (plus ``extra``) into empty tables."""
     partners = list(SEED_PARTNERS) + (list(extra.partners) if extra else [])
-    conn.executemany(
-        "INSERT OR REPLACE INTO partners (id, client_id, client_secret, locked) VALUES (?,?,?,?)",
-        [(p.id, p.client_id, p.client_secret, int(p.locked)) for p in partners],
+    store.insert_partners(
+        conn, [(p.id, p.client_id, p.client_secret, int(p.locked)) for p in partners]
     )
     rows = list(_builtin_rows())
     if extra:
@@ -173,7 +184,7 @@ def seed(conn: sqlite3.Connection, extra: InventoryFile | None) -> None:
                 spec.manufacturerFirmware,
             )
             rows.append(_node_row(len(rows), node))
-    conn.executemany(NODE_INSERT.replace("INSERT", "INSERT OR REPLACE", 1), rows)
+    store.insert_nodes(conn, rows)
 
 
 @functools.cache

@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import NotFoundError, PermissionDeniedError, PlumeError
+from plume_provider.client.errors import NotFoundError, PermissionDeniedError, PlumeError
+from plume_provider.client.settings import PlumeSettings
 from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet
 from plume_provider.fleet_file import write_fleet_file
-from plume_provider.settings import PlumeSettings
 
 __all__ = ["Discovery", "Finding", "Journal", "discover", "main"]
 

@@ -24,9 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
-from plume_provider.errors import InputValidationError
-from plume_provider.fleet_file import FileLocator, parse_fleet_file
-from plume_provider.models import (
+from plume_provider.client.errors import InputValidationError
+from plume_provider.client.models import (
     AcceptLanguage,
     AccountId,
     CustomerId,
@@ -37,6 +36,7 @@ from plume_provider.models import (
     Profile,
     SerialNumber,
 )
+from plume_provider.fleet_file import FileLocator, parse_fleet_file
 
 __all__ = [
     "FLEET_CONFIG_KEYS",

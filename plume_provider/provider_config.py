@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from plume_provider.errors import ConfigurationError
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.errors import ConfigurationError
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "CONFIG_KEYS",
@@ -68,7 +68,7 @@ def settings_from_config(config: ConfigSource | Mapping[str, Any] | None = None)
     values = config_values(config)
     try:
         return PlumeSettings.from_values(**values)
-    except PydanticValidationError as err:
+    except ValidationError as err:
         problems = []
         for item in err.errors(include_url=False, include_input=False):
             field = str(item["loc"][0]) if item.get("loc") else "?"

@@ -1,16 +1,17 @@
 """`make mutate`: mutation testing of the code paths where a bug loses a household.
 
 Runs mutmut (the `mutate` extra; config in pyproject.toml `[tool.mutmut]`) over the functions
-below only -- register recovery, claim confirmation, unclaim and delete, the providers' delete
-and diff, and the retry loop's "was the request sent?" -- against the client and provider tests
-that cover them, with one worker, then prints the score and every surviving mutant. Exits 1 if
-a survivor is not explained in docs/testing.md (each one there is either killed by a named test
+below only -- the retry loop, register recovery, claim confirmation, unclaim and delete, the
+providers' delete and diff, and redaction -- against the client and provider tests that cover
+them, one worker per core, then prints the score and every surviving mutant. Exits 1 if a
+survivor is not explained in docs/testing.md (each one there is either killed by a named test
 or argued equivalent). Not part of `make test`; docs/testing.md gives the time of a full run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,19 +23,32 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 MUTMUT = Path(sys.executable).with_name("mutmut")
 DOC = REPO / "docs" / "testing.md"
+WORKERS = os.cpu_count() or 1
 
 FUNCTIONS = [
-    # the retry loop's "was this request sent?" (plume_provider/_retry.py); the loop itself
-    # (send_with_retries, backoff_delay) is left out: docs/testing.md says why
-    "plume_provider._retry.x__request_sent",
-    # register recovery, claim confirmation, unclaim and delete (plume_provider/client.py)
-    "plume_provider.client.xǁPlumeClientǁregister_customer",
-    "plume_provider.client.xǁPlumeClientǁ_find_registered",
-    "plume_provider.client.xǁPlumeClientǁclaim_node",
-    "plume_provider.client.xǁPlumeClientǁ_confirm_claim",
-    "plume_provider.client.x__pick",
-    "plume_provider.client.xǁPlumeClientǁunclaim_node",
-    "plume_provider.client.xǁPlumeClientǁdelete_customer",
+    # the retry loop (plume_provider/client/_retry.py): "was this request sent?", the pure
+    # decision after each attempt, the backoff schedule and the loop that carries decisions out
+    "plume_provider.client._retry.x__request_sent",
+    "plume_provider.client._retry.x_decide",
+    "plume_provider.client._retry.x_backoff_delay",
+    "plume_provider.client._retry.x__jittered",
+    "plume_provider.client._retry.x_send_with_retries",
+    "plume_provider.client._retry.x__attempt",
+    # redaction (plume_provider/client/_redaction.py): a bug there puts a secret in a log line
+    "plume_provider.client._redaction.x_register_secret",
+    "plume_provider.client._redaction.xǁ_SecretRegistryǁadd",
+    "plume_provider.client._redaction.x__replace",
+    "plume_provider.client._redaction.x_redact",
+    "plume_provider.client._redaction.x_redact_record",
+    "plume_provider.client._redaction.xǁRedactingFilterǁfilter",
+    # register recovery, claim confirmation, unclaim and delete (plume_provider/client/_client.py)
+    "plume_provider.client._client.xǁPlumeClientǁregister_customer",
+    "plume_provider.client._client.xǁPlumeClientǁ_find_registered",
+    "plume_provider.client._client.xǁPlumeClientǁclaim_node",
+    "plume_provider.client._client.xǁPlumeClientǁ_confirm_claim",
+    "plume_provider.client._client.x__pick",
+    "plume_provider.client._client.xǁPlumeClientǁunclaim_node",
+    "plume_provider.client._client.xǁPlumeClientǁdelete_customer",
     # the providers' delete and diff (plume_provider/resources/customer.py, node.py)
     "plume_provider.resources.customer.xǁCustomerProviderǁdelete",
     "plume_provider.resources.customer.xǁCustomerProviderǁ_confirmed_unknown",
@@ -76,7 +90,7 @@ def main() -> int:
     started = time.monotonic()
     patterns = [f"{name}__mutmut_*" for name in FUNCTIONS]
     run = subprocess.run(
-        [str(MUTMUT), "run", "--max-children", "1", *patterns], cwd=REPO, check=False
+        [str(MUTMUT), "run", "--max-children", str(WORKERS), *patterns], cwd=REPO, check=False
     )
     minutes = (time.monotonic() - started) / 60
     found = results()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider.auth import clear_token_cache
-from plume_provider.ratelimit import clear_buckets
+from plume_provider.client._auth import clear_token_cache
+from plume_provider.client._ratelimit import clear_buckets
 
 EmulatorFactory = Callable[..., EmulatorServer]
 

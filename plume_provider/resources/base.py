@@ -38,7 +38,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from plume_provider.errors import InputValidationError, PlumeError
+from plume_provider.client.errors import InputValidationError, PlumeError
 from plume_provider.provider_config import ConfigSource, settings_from_config
 from plume_provider.resources.sdk_workarounds import install_for, restore_pickler
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from pydantic import ValidationError as PydanticValidationError
 
     from plume_provider.client import PlumeClient
-    from plume_provider.settings import PlumeSettings
+    from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "PROVIDER_KEY",

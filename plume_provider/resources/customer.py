@@ -29,15 +29,15 @@ from pulumi.dynamic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from plume_provider.errors import (
+from plume_provider.client.errors import (
     AuthenticationError,
     ConflictError,
     InputValidationError,
     NotFoundError,
     PlumeError,
 )
-from plume_provider.identifiers import id_problem
-from plume_provider.models import Customer, CustomerRegistration, CustomerUpdate, Location
+from plume_provider.client.identifiers import id_problem
+from plume_provider.client.models import Customer, CustomerRegistration, CustomerUpdate, Location
 from plume_provider.resources.base import (
     PROVIDER_KEY,
     DiffSpec,

@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, StrictBool
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
 
-from plume_provider.errors import AuthenticationError, NotFoundError
-from plume_provider.models import CustomerId, LocationId, Nickname, Node, SerialNumber
+from plume_provider.client.errors import AuthenticationError, NotFoundError
+from plume_provider.client.models import CustomerId, LocationId, Nickname, Node, SerialNumber
 from plume_provider.resources.base import (
     PROVIDER_KEY,
     DiffSpec,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from plume_provider.models import Node
+from plume_provider.client.models import Node
 
 __all__ = ["DEFAULT_TTL", "LocationListings", "PackClaims"]
 

@@ -14,18 +14,18 @@ import pytest
 import redis
 
 from plume_emulator.testing import EmulatorServer
-from plume_provider.budget import (
+from plume_provider.client import PlumeClient
+from plume_provider.client._budget import (
     MachineStore,
     RateBudgetUnavailableError,
     RedisStore,
     SharedBudget,
     gcra,
 )
-from plume_provider.client import PlumeClient
-from plume_provider.errors import ConfigurationError
+from plume_provider.client._ratelimit import TokenBucket, budget_for
+from plume_provider.client.errors import ConfigurationError
+from plume_provider.client.settings import PlumeSettings
 from plume_provider.provider_config import settings_from_config
-from plume_provider.ratelimit import TokenBucket, budget_for
-from plume_provider.settings import PlumeSettings
 from plume_testkit.ports import free_port
 
 from .conftest import run_at_once
@@ -91,8 +91,8 @@ def test_a_block_in_one_store_holds_back_the_other(tmp_path: Path) -> None:
 
 
 _RESERVE_SLOTS = """
-from plume_provider.settings import PlumeSettings
-from plume_provider.ratelimit import budget_for
+from plume_provider.client.settings import PlumeSettings
+from plume_provider.client._ratelimit import budget_for
 settings = PlumeSettings(api_url=args["api_url"], requests_per_second=args["rate"], burst=1,
                          rate_limit_scope=args["scope"])
 budget = budget_for(settings)
@@ -170,7 +170,7 @@ def test_an_unwritable_cache_directory_fails_naming_the_file_and_the_way_out(
 
 _NEXT_REQUEST = """
 from plume_provider.client import PlumeClient
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 sleeps = []
 settings = PlumeSettings(api_url=args["api_url"], token_url=args["token_url"],
                          client_id="lab-client", client_secret="lab-secret",
@@ -345,7 +345,7 @@ def test_the_limiter_off_has_no_budget_in_any_scope() -> None:
 
 
 def test_a_redis_password_never_reaches_a_log_line() -> None:
-    from plume_provider.redaction import redact
+    from plume_provider.client._redaction import redact
 
     PlumeSettings(rate_limit_url="redis://:s3cret-redis-pw@r:6379/0")
     assert "s3cret-redis-pw" not in redact("connecting to redis://:s3cret-redis-pw@r:6379/0")

@@ -279,8 +279,8 @@ def test_a_node_claimed_elsewhere_fails_with_the_owner_named(cli_lab: CliLab) ->
     assert "serial LAB-GW-0003 is already owned by customer" in failed.output
     assert "hint:" in failed.output
     # The traceback the host shows stops at the provider: no client or retry-loop frames.
-    assert "plume_provider/client.py" not in failed.output
-    assert "plume_provider/_retry.py" not in failed.output
+    assert "plume_provider/client/_client.py" not in failed.output
+    assert "plume_provider/client/_retry.py" not in failed.output
     assert cli_lab.claimed()["LAB-GW-0003"] == other["id"]
 
 

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 API = "https://plume.test/api"
 TOKEN_URL = "https://auth.plume.test/oauth2/ausplume/v1/token"

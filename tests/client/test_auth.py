@@ -12,15 +12,15 @@ import httpx
 import pytest
 import respx
 
-from plume_provider import auth as auth_module
 from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client import _auth as auth_module
+from plume_provider.client.errors import (
     AuthenticationError,
     ConfigurationError,
     ServerError,
     TransportError,
 )
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, PARTNER, SECRET, TOKEN_URL, Sleeps, TokenEndpoint, jwt, plume_error
 
@@ -217,7 +217,7 @@ def test_token_endpoint_unreachable_is_retried_even_for_register(
 ) -> None:
     mock.routes["token"].mock(side_effect=httpx.ReadTimeout("slow"))
     register = mock.post(f"{API}/Customers/register")
-    from plume_provider.models import CustomerRegistration
+    from plume_provider.client.models import CustomerRegistration
 
     with pytest.raises(TransportError):
         client.register_customer(CustomerRegistration(account_id="A", partner_id=PARTNER))
@@ -294,7 +294,7 @@ def test_token_endpoint_retries_are_logged_naming_the_token_endpoint(
 def test_register_after_a_token_endpoint_503_is_sent_once_without_probing(
     client: PlumeClient, mock: respx.MockRouter, token_endpoint: TokenEndpoint
 ) -> None:
-    from plume_provider.models import CustomerRegistration
+    from plume_provider.client.models import CustomerRegistration
 
     mock.routes["token"].mock(side_effect=first_then(httpx.Response(503), token_endpoint))
     register = mock.post(f"{API}/Customers/register").mock(

@@ -13,12 +13,12 @@ import pytest
 
 from plume_emulator.options import ManualClock
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider import errors as e
-from plume_provider.auth import clear_token_cache
 from plume_provider.client import PlumeClient
-from plume_provider.models import CustomerRegistration, CustomerUpdate
-from plume_provider.ratelimit import clear_buckets
-from plume_provider.settings import PlumeSettings
+from plume_provider.client import errors as e
+from plume_provider.client._auth import clear_token_cache
+from plume_provider.client._ratelimit import clear_buckets
+from plume_provider.client.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import Sleeps
 
@@ -102,7 +102,7 @@ def test_register_rules(client: PlumeClient, emulator: EmulatorServer) -> None:
     with pytest.raises(e.ConflictError) as info:
         register(client, "ACME-2")
     assert "adopt: true" in info.value.hint
-    with pytest.raises(e.ValidationError) as invalid:
+    with pytest.raises(e.UnprocessableEntityError) as invalid:
         register(client, "ACME-3", email="dup@example.org")
     assert "already exists" in invalid.value.api_message
     assert calls(emulator, "GET", "/api/Partners/customers/search/{value}") == 0

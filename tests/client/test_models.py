@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from plume_provider.errors import InputValidationError
-from plume_provider.models import (
+from plume_provider.client.errors import InputValidationError
+from plume_provider.client.models import (
     MAX_TEXT_LENGTH,
     Customer,
     CustomerRegistration,

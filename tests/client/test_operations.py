@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client.errors import (
     ApiError,
     ConflictError,
     InputValidationError,
@@ -20,8 +20,8 @@ from plume_provider.errors import (
     ServerError,
     TransportError,
 )
-from plume_provider.models import CustomerRegistration, Node
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.models import CustomerRegistration, Node
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, PARTNER, Sleeps, TokenEndpoint, plume_error
 
@@ -77,6 +77,21 @@ def test_register_is_one_call_plus_one_token(
         b'{"accountId":"ACME-1","partnerId":"lab-partner","name":"Ada",'
         b'"email":"a@example.org","profile":"auto","acceptLanguage":"en-US"}'
     )
+
+
+def test_register_answer_that_is_not_a_customer_is_reported_as_such(
+    client: PlumeClient, mock: respx.MockRouter
+) -> None:
+    """A register answer Plume changed the shape of names the call and what was wrong with it."""
+    mock.post(REGISTER).mock(return_value=httpx.Response(200, json={**CUSTOMER, "id": ["x"]}))
+    with pytest.raises(ApiError) as info:
+        client.register_customer(REGISTRATION)
+    err = info.value
+    assert type(err) is ApiError
+    assert str(err).startswith("Plume's answer is not a valid customer")
+    assert (err.status, err.method, err.path) == (200, "POST", "/api/Customers/register")
+    assert "id" in (err.api_message or "")
+    assert "report this" in (err.hint or "")
 
 
 def test_claim_unclaim_lookup_are_one_call_each(
@@ -694,7 +709,7 @@ def test_ids_are_percent_encoded(client: PlumeClient, mock: respx.MockRouter) ->
 
 
 def test_empty_update_rejected(client: PlumeClient, mock: respx.MockRouter) -> None:
-    from plume_provider.models import CustomerUpdate
+    from plume_provider.client.models import CustomerUpdate
 
     with pytest.raises(InputValidationError):
         client.update_customer(C, CustomerUpdate())

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider import errors as e
-from plume_provider.auth import clear_token_cache
 from plume_provider.client import PlumeClient
-from plume_provider.models import CustomerRegistration
-from plume_provider.ratelimit import clear_buckets
+from plume_provider.client import errors as e
+from plume_provider.client._auth import clear_token_cache
+from plume_provider.client._ratelimit import clear_buckets
+from plume_provider.client.models import CustomerRegistration
+from plume_provider.client.settings import PlumeSettings
 from plume_provider.resources.customer import CustomerProvider
-from plume_provider.settings import PlumeSettings
 from tests.provider.conftest import configure, stack_config
 
 from .conftest import Sleeps

@@ -8,8 +8,8 @@ import httpx
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.ratelimit import TokenBucket, bucket_for
-from plume_provider.settings import PlumeSettings
+from plume_provider.client._ratelimit import TokenBucket, bucket_for
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, Sleeps
 

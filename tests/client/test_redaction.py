@@ -13,10 +13,10 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ConfigurationError, PlumeError
-from plume_provider.models import CustomerRegistration
-from plume_provider.redaction import REDACTED, logger, redact
-from plume_provider.settings import PlumeSettings
+from plume_provider.client._redaction import REDACTED, logger, redact
+from plume_provider.client.errors import ConfigurationError, PlumeError
+from plume_provider.client.models import CustomerRegistration
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, CLIENT_ID, PARTNER, SECRET, TOKEN_URL, Sleeps, TokenEndpoint, plume_error
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
-from plume_provider import _retry
-from plume_provider.client import PlumeClient
-from plume_provider.errors import (
+from plume_provider.client import PlumeClient, _retry
+from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
+    BadRequestError,
     ConflictError,
     NotFoundError,
     OperationContext,
@@ -21,9 +21,9 @@ from plume_provider.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
-    ValidationError,
+    UnprocessableEntityError,
 )
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, Sleeps, plume_error
 
@@ -111,11 +111,11 @@ def test_5xx_retry_after_is_honoured(
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        pytest.param(400, ValidationError, id="400"),
+        pytest.param(400, BadRequestError, id="400"),
         pytest.param(401, AuthenticationError, id="401"),
         pytest.param(404, NotFoundError, id="404"),
         pytest.param(409, ConflictError, id="409"),
-        pytest.param(422, ValidationError, id="422"),
+        pytest.param(422, UnprocessableEntityError, id="422"),
     ],
 )
 def test_client_errors_are_not_retried(
@@ -126,7 +126,7 @@ def test_client_errors_are_not_retried(
     error: type[ApiError],
 ) -> None:
     route = mock.patch(URL).mock(return_value=plume_error(status))
-    from plume_provider.models import CustomerUpdate
+    from plume_provider.client.models import CustomerUpdate
 
     with pytest.raises(error) as info:
         client.update_customer("c1", CustomerUpdate(name="x"))
@@ -239,7 +239,7 @@ def test_waf_gives_up_at_the_wait_cap_and_says_how_long(
 def test_waf_block_of_register_is_retried(
     client: PlumeClient, mock: respx.MockRouter, sleeps: Sleeps
 ) -> None:
-    from plume_provider.models import CustomerRegistration
+    from plume_provider.client.models import CustomerRegistration
 
     route = mock.post(f"{API}/Customers/register").mock(
         side_effect=[waf_block("2"), httpx.Response(200, json={**CUSTOMER, "locationId": "l"})]

@@ -8,8 +8,8 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.errors import InputValidationError
-from plume_provider.identifiers import segment
+from plume_provider.client.errors import InputValidationError
+from plume_provider.client.identifiers import segment
 
 from .conftest import API
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 
 def test_defaults() -> None:

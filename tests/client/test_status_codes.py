@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from plume_provider import errors as e
 from plume_provider.client import PlumeClient
-from plume_provider.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client import errors as e
+from plume_provider.client.models import CustomerRegistration, CustomerUpdate
 
 from .conftest import API, PARTNER, plume_error
 
@@ -90,12 +90,12 @@ OPS: dict[str, Op] = {
 Expected = type[Exception] | Callable[[Any], bool]
 TABLE: list[tuple[str, int, Expected, str]] = [
     ("register", 200, lambda r: r.id == C and r.location_id == L, ""),
-    ("register", 400, e.ValidationError, "required field"),
+    ("register", 400, e.BadRequestError, "required field"),
     ("register", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
     ("register", 403, e.PartnerLockedError, "locked for new accounts"),
     ("register", 404, e.NotFoundError, f"partner {PARTNER} is unknown"),
     ("register", 409, e.ConflictError, "adopt: true"),
-    ("register", 422, e.ValidationError, "email"),
+    ("register", 422, e.UnprocessableEntityError, "email"),
     ("register", 500, e.ServerError, "retry later"),
     ("get_customer", 200, lambda r: r.account_id == "ACME-1", ""),
     ("get_customer", 401, e.AuthenticationError, f"customer {C} is unknown to this partner"),
@@ -103,7 +103,7 @@ TABLE: list[tuple[str, int, Expected, str]] = [
     ("update_customer", 200, lambda r: r.id == C, ""),
     ("update_customer", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
     ("update_customer", 409, e.ConflictError, "already used"),
-    ("update_customer", 422, e.ValidationError, "email"),
+    ("update_customer", 422, e.UnprocessableEntityError, "email"),
     ("update_customer", 500, e.ServerError, "retry later"),
     ("delete_customer", 200, lambda r: r is True, ""),
     ("delete_customer", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
@@ -115,12 +115,12 @@ TABLE: list[tuple[str, int, Expected, str]] = [
     ("checkpoint", 200, lambda r: r.value == "PodsAdded", ""),
     ("checkpoint", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
     ("checkpoint", 404, e.NotFoundError, f"location {L}"),
-    ("checkpoint", 422, e.ValidationError, "PodsAdded or OnboardingComplete"),
+    ("checkpoint", 422, e.UnprocessableEntityError, "PodsAdded or OnboardingComplete"),
     ("search", 200, lambda r: r[0].location_ids == [L], ""),
     ("search", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
     ("search", 403, e.PermissionDeniedError, "partnerId scope"),
     ("search", 404, lambda r: r == [], ""),
-    ("search", 422, e.ValidationError, "accountId"),
+    ("search", 422, e.UnprocessableEntityError, "accountId"),
     ("claim", 200, lambda r: r.node.serial_number == S and not r.already_claimed, ""),
     ("claim", 204, lambda r: r.already_claimed and r.node.nickname == "hall", ""),
     ("claim", 401, e.AuthenticationError, "PLUME_AUTH_HEADER"),
@@ -239,31 +239,31 @@ def test_claim_404_for_an_unknown_location_names_the_location(
         ),
         pytest.param(
             f"location {L} is in monitor mode; nodes cannot be claimed",
-            e.ValidationError,
+            e.UnprocessableEntityError,
             f"location {L} is in monitor mode",
             id="monitor-mode",
         ),
         pytest.param(
             "nickname must be at most 32 characters",
-            e.ValidationError,
+            e.UnprocessableEntityError,
             f"Plume rejected the nickname of node {S}",
             id="nickname-too-long",
         ),
         pytest.param(
             "serialNumber is longer than 64 characters",
-            e.ValidationError,
+            e.UnprocessableEntityError,
             f"Plume rejected serial number {S} as malformed",
             id="serial-too-long",
         ),
         pytest.param(
             "value too long for column",
-            e.ValidationError,
+            e.UnprocessableEntityError,
             f"Plume rejected a field of the claim of node {S}",
             id="unnamed-field",
         ),
         pytest.param(
             "the hamster wheel stopped",
-            e.ValidationError,
+            e.UnprocessableEntityError,
             f"Plume rejected the claim of node {S} at location {L} for the reason in its message",
             id="unknown-reason",
         ),
@@ -273,7 +273,7 @@ def test_claim_422_is_classified_by_plumes_message(
     client: PlumeClient, mock: respx.MockRouter, message: str, expected: type, hint: str
 ) -> None:
     mock.post(f"{LOC}/nodes").mock(return_value=plume_error(422, message))
-    with pytest.raises(e.ValidationError) as info:
+    with pytest.raises(e.UnprocessableEntityError) as info:
         client.claim_node(C, L, S)
     err = info.value
     assert type(err) is expected

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plume_emulator import EmulatorOptions, create_app
+from plume_emulator import EmulatorOptions, create_app, developer
 from plume_emulator.auth import Principal
 from plume_emulator.errors import EmulatorError
 from plume_emulator.models import RegisterBody
@@ -189,6 +189,7 @@ def test_backend_serialises_concurrent_claims_across_threads(tmp_path: Path) -> 
         with ThreadPoolExecutor(20) as pool:
             statuses = list(pool.map(claim, customers))
         assert sorted(statuses) == [200] + [409] * 19
-        assert backend.state()["partners"]["lab-partner"]["licenses_in_use"] == 1
+        state = developer.state(app.lab.db)
+        assert state["partners"]["lab-partner"]["licenses_in_use"] == 1
     finally:
         app.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from plume_provider.errors import InputValidationError
+from plume_provider.client.errors import InputValidationError
 from plume_provider.fleet import FLEET_CONFIG_KEYS, FleetConfigError, load_fleet
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider import errors
-from plume_provider.client import PlumeClient
-from plume_provider.models import CustomerRegistration
-from plume_provider.settings import PlumeSettings
+from plume_provider.client import PlumeClient, errors
+from plume_provider.client.models import CustomerRegistration
+from plume_provider.client.settings import PlumeSettings
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()

@@ -14,9 +14,9 @@ from pulumi.dynamic.config import Config
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.client import PlumeClient
+from plume_provider.client.settings import PlumeSettings
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.base import PlumeProviderBase
-from plume_provider.settings import PlumeSettings
 
 P = TypeVar("P", bound=PlumeProviderBase)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi.dynamic.config import Config
 
-from plume_provider.errors import ConfigurationError
+from plume_provider.client.errors import ConfigurationError
 from plume_provider.provider_config import CONFIG_KEYS, config_values, settings_from_config
 from plume_provider.resources import CustomerProvider
 

@@ -9,8 +9,12 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ConflictError, PartnerLockedError, ValidationError
-from plume_provider.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client.errors import (
+    ConflictError,
+    PartnerLockedError,
+    UnprocessableEntityError,
+)
+from plume_provider.client.models import CustomerRegistration, CustomerUpdate
 from plume_provider.resources import CustomerProvider
 from plume_provider.resources.base import PlumeResourceError
 
@@ -200,7 +204,7 @@ def test_email_taken_is_a_validation_error(
     customers: CustomerProvider, account_id: Callable[[], str]
 ) -> None:
     customers.create(customer_props(account_id(), email="dup@example.org"))
-    with pytest.raises(ValidationError, match=r"dup@example\.org"):
+    with pytest.raises(UnprocessableEntityError, match=r"dup@example\.org"):
         customers.create(customer_props(account_id(), email="dup@example.org"))
 
 

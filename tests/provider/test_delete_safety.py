@@ -16,7 +16,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider.errors import AuthenticationError
+from plume_provider.client.errors import AuthenticationError
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.base import PlumeResourceError
 

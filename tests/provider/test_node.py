@@ -11,7 +11,7 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ConflictError, LicenseLimitError, NotFoundError
+from plume_provider.client.errors import ConflictError, LicenseLimitError, NotFoundError
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.node import OUTPUTS
 

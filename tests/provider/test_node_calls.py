@@ -12,8 +12,8 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ServerError
-from plume_provider.models import Node
+from plume_provider.client.errors import ServerError
+from plume_provider.client.models import Node
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.node_cache import LocationListings, PackClaims
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plume_provider.models import (
+from plume_provider.client.models import (
     CheckpointResult,
     ClaimResult,
     Customer,

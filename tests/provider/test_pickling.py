@@ -12,7 +12,7 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from plume_provider import auth
+from plume_provider.client import _auth as auth
 from plume_provider.resources import CustomerProvider, NodeProvider
 from plume_provider.resources.base import STATE_FORMAT, PlumeProviderBase
 

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 from plume_emulator.testing import EmulatorServer
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 from plume_testkit.enginedouble.host import ProviderHost
 from plume_testkit.fleets import LAB_CLIENT_ID, LAB_CLIENT_SECRET, LAB_PARTNER
 

@@ -20,8 +20,8 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer
 from plume_provider.client import PlumeClient
-from plume_provider.errors import ConflictError
-from plume_provider.models import Customer, CustomerRegistration
+from plume_provider.client.errors import ConflictError
+from plume_provider.client.models import Customer, CustomerRegistration
 from plume_testkit.enginedouble.engine import EngineDouble, RunResult
 from plume_testkit.enginedouble.host import ProviderHost
 from plume_testkit.fleets import LAB_PARTNER, provider_config, stack_config

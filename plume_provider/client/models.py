@@ -20,8 +20,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from plume_provider.errors import InputValidationError
-from plume_provider.identifiers import (
+from plume_provider.client.errors import InputValidationError
+from plume_provider.client.identifiers import (
     IdKind,
     account_id_problem,
     character_problem,

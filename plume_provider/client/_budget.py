@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import platformdirs
 import redis
 
-from plume_provider.errors import ConfigurationError
+from plume_provider.client.errors import ConfigurationError
 
 __all__ = [
     "MACHINE_BUDGET_FILE",

@@ -7,8 +7,8 @@ five minutes, for every process behind that IP. So the budget is shared, by scop
 * `process`: a `TokenBucket` in memory, shared by the threads of this process (the provider
   host runs several); what every `pulumi up` had before, each with its own budget;
 * `machine` (the default): a `SharedBudget` over a SQLite file in the user's cache directory
-  (`budget.MachineStore`), shared by every plume-fleet process of this machine;
-* `redis`: a `SharedBudget` over one Redis (`budget.RedisStore`), shared by every machine using
+  (`_budget.MachineStore`), shared by every plume-fleet process of this machine;
+* `redis`: a `SharedBudget` over one Redis (`_budget.RedisStore`), shared by every machine using
   it (several machines behind one NAT address).
 
 Every budget has the same two methods. `reserve()` hands out the next slot and returns how long
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = [
     "RateBudget",
@@ -115,7 +115,7 @@ def budget_for(settings: PlumeSettings) -> RateBudget | None:
         if mode == "process":
             budget = TokenBucket(rate, burst)
         else:
-            from plume_provider.budget import MachineStore, RedisStore, SharedBudget
+            from plume_provider.client._budget import MachineStore, RedisStore, SharedBudget
 
             store = RedisStore(where) if mode == "redis" else MachineStore.default()
             budget = SharedBudget(store, key, rate, burst)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from plume_provider.errors import ConfigurationError
-from plume_provider.redaction import register_secret
+from plume_provider.client._redaction import register_secret
+from plume_provider.client.errors import ConfigurationError
 
 __all__ = ["REDIS_SCHEMES", "AuthMode", "PlumeSettings", "RateLimitScope"]
 

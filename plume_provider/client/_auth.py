@@ -21,9 +21,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from plume_provider.errors import TOKEN_HINT, TOKEN_OPERATION, AuthenticationError, token_url_of
-from plume_provider.redaction import logger, register_secret
-from plume_provider.settings import PlumeSettings
+from plume_provider.client._redaction import logger, register_secret
+from plume_provider.client.errors import (
+    TOKEN_HINT,
+    TOKEN_OPERATION,
+    AuthenticationError,
+    token_url_of,
+)
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = ["PlumeAuth", "TokenEndpointAnswered", "clear_token_cache"]
 

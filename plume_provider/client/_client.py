@@ -1,7 +1,7 @@
 """`PlumeClient`: one method per Plume API call, returning models and raising `PlumeError`s.
 
 One `httpx.Client` per `PlumeClient` (connection pooling); the token is cached process-wide by
-`PlumeAuth`; requests are paced by the rate budget of `ratelimit` (shared by every process of
+`PlumeAuth`; requests are paced by the rate budget of `_ratelimit` (shared by every process of
 the machine by default); failures are retried by the one loop of `_retry` and mapped by the
 one function `errors.make_error`.
 """
@@ -14,25 +14,28 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPMethod
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import ValidationError
 
-from plume_provider._retry import RetryPolicy, RetryTrace, send_with_retries
-from plume_provider.auth import PlumeAuth
-from plume_provider.errors import (
+from plume_provider.client._auth import PlumeAuth
+from plume_provider.client._ratelimit import budget_for
+from plume_provider.client._redaction import logger
+from plume_provider.client._retry import RetryPolicy, RetryTrace, send_with_retries
+from plume_provider.client.errors import (
     ApiError,
+    BadRequestError,
     ConflictError,
     InputValidationError,
     NotFoundError,
     OperationContext,
     ServerError,
-    ValidationError,
 )
-from plume_provider.identifiers import IdKind, segment
-from plume_provider.models import (
+from plume_provider.client.identifiers import IdKind, segment
+from plume_provider.client.models import (
     CheckpointResult,
     ClaimResult,
     Customer,
@@ -45,13 +48,11 @@ from plume_provider.models import (
     OnboardingCheckpoint,
     validate_serial_number,
 )
-from plume_provider.ratelimit import budget_for
-from plume_provider.redaction import logger
-from plume_provider.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings
 
 __all__ = ["RENAME_NODE_METHOD", "PlumeClient"]
 
-RENAME_NODE_METHOD = "PUT"
+RENAME_NODE_METHOD = HTTPMethod.PUT
 """Verb of the rename call; public docs do not confirm it, so it lives only here."""
 
 CREATED_AT_TOLERANCE = 5.0
@@ -177,7 +178,7 @@ class PlumeClient:
     def _parse(self, model: type[M], data: Any, response: httpx.Response, what: str) -> M:
         try:
             return model.model_validate(data)  # type: ignore[attr-defined,no-any-return]
-        except PydanticValidationError as err:
+        except ValidationError as err:
             raise ApiError(
                 f"Plume's answer is not a valid {what}",
                 status=response.status_code,
@@ -212,7 +213,9 @@ class PlumeClient:
             f"register customer accountId={registration.account_id}",
             {"account_id": registration.account_id, "partner_id": registration.partner_id},
         )
-        request = self._http.build_request("POST", "Customers/register", json=registration.to_api())
+        request = self._http.build_request(
+            HTTPMethod.POST, "Customers/register", json=registration.to_api()
+        )
         first_attempt = time.time()
         result = send_with_retries(
             lambda: self._send(request),
@@ -283,7 +286,9 @@ class PlumeClient:
         context = OperationContext(
             "get_customer", f"get customer {customer_id}", {"customer_id": customer_id}
         )
-        response = self._call("GET", f"Customers/{_segment(customer_id, 'customerId')}", context)
+        response = self._call(
+            HTTPMethod.GET, f"Customers/{_segment(customer_id, 'customerId')}", context
+        )
         return self._parse(Customer, self._json(response), response, "customer")
 
     def update_customer(self, customer_id: str, update: CustomerUpdate) -> Customer:
@@ -299,18 +304,16 @@ class PlumeClient:
             {"customer_id": customer_id, "account_id": update.account_id or "?"},
         )
         response = self._call(
-            "PATCH", f"Customers/{_segment(customer_id, 'customerId')}", context, json=body
+            HTTPMethod.PATCH, f"Customers/{_segment(customer_id, 'customerId')}", context, json=body
         )
         return self._parse(Customer, self._json(response), response, "customer")
 
     def delete_customer(self, customer_id: str) -> bool:
         """`DELETE /Customers/{id}`; False when it was already gone (404)."""
-        context = OperationContext(
-            "delete_customer", f"delete customer {customer_id}", {"customer_id": customer_id}
-        )
+        context = OperationContext("delete_customer", f"delete customer {customer_id}")
         try:
             response = self._call(
-                "DELETE", f"Customers/{_segment(customer_id, 'customerId')}", context
+                HTTPMethod.DELETE, f"Customers/{_segment(customer_id, 'customerId')}", context
             )
         except NotFoundError:
             return False
@@ -327,7 +330,7 @@ class PlumeClient:
             {"customer_id": customer_id},
         )
         response = self._call(
-            "GET", f"Customers/{_segment(customer_id, 'customerId')}/locations", context
+            HTTPMethod.GET, f"Customers/{_segment(customer_id, 'customerId')}/locations", context
         )
         body = self._json(response)
         items = body if isinstance(body, list) else []
@@ -348,7 +351,7 @@ class PlumeClient:
             {"customer_id": customer_id, "location_id": location_id},
         )
         response = self._call(
-            "POST",
+            HTTPMethod.POST,
             f"{self._location_path(customer_id, location_id)}/onboardingCheckpoint",
             context,
             json={"checkpoint": checkpoint},
@@ -368,7 +371,7 @@ class PlumeClient:
         )
         try:
             response = self._call(
-                "GET",
+                HTTPMethod.GET,
                 f"Partners/customers/search/{_segment(account_id, 'accountId')}",
                 context,
                 params={"field": "accountId", "exactMatch": "true"},
@@ -425,7 +428,7 @@ class PlumeClient:
         trace = RetryTrace()
         try:
             response = self._call(
-                "POST",
+                HTTPMethod.POST,
                 f"{self._location_path(customer_id, location_id)}/nodes",
                 context,
                 json=body,
@@ -452,7 +455,7 @@ class PlumeClient:
         if not trace.outcome_unknown and known is not None:
             seen = known()
             if seen is not None:
-                return ClaimResult(node=seen, claimed=[], already_claimed=True)
+                return ClaimResult(node=seen, already_claimed=True)
         if trace.outcome_unknown:
             logger.info(
                 "claim of %s: an earlier attempt's answer was lost; reading what it claimed "
@@ -471,7 +474,7 @@ class PlumeClient:
         serial: str,
         failure: ApiError | None,
         *,
-        pack: bool = False,
+        pack: bool,
     ) -> ClaimResult:
         """Check that `serial` is claimed at this location and return its full node.
 
@@ -485,7 +488,7 @@ class PlumeClient:
             raise ConflictError(
                 f"claim node {serial} failed",
                 status=None,
-                method="GET",
+                method=HTTPMethod.GET,
                 path=f"/Partners/nodes/{serial}",
                 api_message=(
                     f"Plume claimed nothing new, and node {serial} is at customer "
@@ -502,7 +505,7 @@ class PlumeClient:
             location_id=location_id,
         )
         if not pack:
-            return ClaimResult(node=node, claimed=[], already_claimed=True)
+            return ClaimResult(node=node, already_claimed=True)
         siblings = [n for n in nodes if node.pack_id and n.pack_id == node.pack_id] or [node]
         return ClaimResult(node=node, claimed=siblings)
 
@@ -514,7 +517,7 @@ class PlumeClient:
             {"customer_id": customer_id, "location_id": location_id},
         )
         response = self._call(
-            "GET", f"{self._location_path(customer_id, location_id)}/nodes", context
+            HTTPMethod.GET, f"{self._location_path(customer_id, location_id)}/nodes", context
         )
         body = self._json(response)
         items = body.get("nodes") if isinstance(body, dict) else body
@@ -540,24 +543,16 @@ class PlumeClient:
     def unclaim_node(self, customer_id: str, location_id: str, serial_number: str) -> bool:
         """Unclaim a node (releases its license); False when it was already unclaimed."""
         serial = validate_serial_number(serial_number)
-        context = OperationContext(
-            "unclaim_node",
-            f"unclaim node {serial}",
-            {"customer_id": customer_id, "location_id": location_id, "serial_number": serial},
-        )
+        context = OperationContext("unclaim_node", f"unclaim node {serial}")
         try:
             self._call(
-                "DELETE",
+                HTTPMethod.DELETE,
                 f"{self._location_path(customer_id, location_id)}/nodes/"
                 f"{_segment(serial, 'serialNumber')}",
                 context,
             )
-        except NotFoundError:
+        except (NotFoundError, BadRequestError):
             return False
-        except ValidationError as err:
-            if err.status == 400:
-                return False
-            raise
         return True
 
     def lookup_node(self, serial_number: str) -> NodeLookup:
@@ -568,7 +563,9 @@ class PlumeClient:
             f"look up node {serial}",
             {"serial_number": serial, "partner_id": self.partner_id or "?"},
         )
-        response = self._call("GET", f"Partners/nodes/{_segment(serial, 'serialNumber')}", context)
+        response = self._call(
+            HTTPMethod.GET, f"Partners/nodes/{_segment(serial, 'serialNumber')}", context
+        )
         return self._parse(NodeLookup, self._json(response), response, "node lookup")
 
 

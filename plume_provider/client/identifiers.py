@@ -37,7 +37,7 @@ import unicodedata
 from typing import Final, Literal, TypeAlias
 from urllib.parse import quote
 
-from plume_provider.errors import InputValidationError
+from plume_provider.client.errors import InputValidationError
 
 __all__ = [
     "MAX_OBJECT_ID_LENGTH",

@@ -1,45 +1,55 @@
 """Every failure the Plume client raises, and the one place that maps a response to one.
 
 ```
-PlumeError                      base of everything below
-├── ConfigurationError          settings unusable (no credentials, no partner id, ...)
-├── InputValidationError        input rejected before any call (quotes in a name, bad serial, ...)
-└── ApiError                    .status .method .path .api_message .hint
-    ├── AuthenticationError     401, or the token endpoint refused the credentials (or its URL
-    │                           is wrong: 404); token endpoint 5xx / 429 / unreachable are the
-    │                           ServerError / RateLimitedError / TransportError below
-    ├── PermissionDeniedError   403 that is not the WAF (e.g. node of another partner)
-    │   └── PartnerLockedError  403 on register: partner locked for new accounts
-    ├── NotFoundError           404
-    ├── ConflictError           409 (accountId taken, node owned by another customer, ...)
-    ├── ValidationError         400 / 422
-    │   └── LicenseLimitError   422 on claim whose message names numPodsAuthorized / licenses
-    ├── RateLimitedError        WAF 403 (RequestBlocked) / 429 after the wait cap
-    ├── ServerError             5xx
-    └── TransportError          connect error, timeout, dropped connection (status None)
+PlumeError                          base of everything below
+├── ConfigurationError              settings unusable (no credentials, no partner id, ...)
+├── InputValidationError            input rejected before any call (quotes in a name, bad serial)
+└── ApiError                        .status .method .path .api_message .hint
+    ├── AuthenticationError         401, or the token endpoint refused the credentials (or its
+    │                               URL is wrong: 404); token endpoint 5xx / 429 / unreachable
+    │                               are the ServerError / RateLimitedError / TransportError below
+    ├── PermissionDeniedError       403 that is not the WAF (e.g. node of another partner)
+    │   └── PartnerLockedError      403 on register: partner locked for new accounts
+    ├── NotFoundError               404
+    ├── ConflictError               409 (accountId taken, node owned by another customer, ...)
+    ├── BadRequestError             400 (required field missing, node already unclaimed, ...)
+    ├── UnprocessableEntityError    422 (a field's value rejected, monitor mode, ...)
+    │   └── LicenseLimitError       422 on claim whose message names numPodsAuthorized / licenses
+    ├── RateLimitedError            WAF 403 (RequestBlocked) / 429 after the wait cap
+    ├── ServerError                 5xx
+    └── TransportError              connect error, timeout, dropped connection (status None)
 ```
 
-`make_error` is the only function that turns an HTTP response into an exception. Operations
-pass an `OperationContext` (what was attempted, on which ids) so the message names the object
-and the hint names the next step. Messages never carry credentials: Plume's own message goes
-through `redact`, and paths are reported without their query string.
+One status, one class, so a caller's `except` says what Plume answered and nothing re-reads
+`.status`. `make_error` is the only function that turns an HTTP response into an exception
+(the token endpoint's answers too). Operations pass an `OperationContext` (what was attempted,
+on which ids) so the message names the object and the hint names the next step. Messages never
+carry credentials: Plume's own message goes through `redact`, and paths are reported without
+their query string.
+
+`ValidationError` (400 and 422 as one class) is gone; the name still resolves, with a
+`DeprecationWarning`, to the tuple `(BadRequestError, UnprocessableEntityError)`, so an old
+`except ValidationError` catches what it used to. It is not in `__all__` and type checkers do
+not see it: it clashed with pydantic's `ValidationError`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from plume_provider.redaction import redact
+from plume_provider.client._redaction import redact
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BadRequestError",
     "ConfigurationError",
     "ConflictError",
     "InputValidationError",
@@ -52,7 +62,7 @@ __all__ = [
     "RateLimitedError",
     "ServerError",
     "TransportError",
-    "ValidationError",
+    "UnprocessableEntityError",
     "is_rate_limited",
     "make_error",
     "make_transport_error",
@@ -199,12 +209,39 @@ class ConflictError(ApiError):
     """409, or a confirmed ownership clash (node claimed elsewhere, accountId taken)."""
 
 
-class ValidationError(ApiError):
-    """400 / 422: Plume rejected the input."""
+class BadRequestError(ApiError):
+    """400: Plume rejected the request (a required field missing, a node already unclaimed)."""
 
 
-class LicenseLimitError(ValidationError):
+class UnprocessableEntityError(ApiError):
+    """422: Plume rejected a field's value (email taken, bad checkpoint, monitor mode, ...)."""
+
+
+class LicenseLimitError(UnprocessableEntityError):
     """422 on claim: the location reached numPodsAuthorized."""
+
+
+DEPRECATED_VALIDATION_ERROR = (
+    "ValidationError is deprecated: catch BadRequestError (400) or UnprocessableEntityError "
+    "(422); the old name is now the tuple of both"
+)
+
+
+def deprecated_name(name: str) -> tuple[type[ApiError], ...]:
+    """The value of a removed public name (`ValidationError`), with a `DeprecationWarning`."""
+    if name != "ValidationError":
+        raise AttributeError(name)
+    warnings.warn(DEPRECATED_VALIDATION_ERROR, DeprecationWarning, stacklevel=3)
+    return (BadRequestError, UnprocessableEntityError)
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
+        try:
+            return deprecated_name(name)
+        except AttributeError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 class RateLimitedError(ApiError):
@@ -283,7 +320,6 @@ _HINTS: dict[tuple[str, int], str] = {
     ),
     ("list_nodes", 404): "location {location_id} of customer {customer_id} does not exist",
     ("rename_node", 404): "node {node_id} is not claimed at location {location_id}",
-    ("unclaim_node", 404): "location {location_id} does not exist or has no claimed nodes",
     ("lookup_node", 403): (
         "node {serial_number} belongs to another partner's inventory; check the serial"
     ),
@@ -307,12 +343,12 @@ _STATUS_HINTS: dict[int, str] = {
 }
 
 _STATUS_CLASSES: dict[int, type[ApiError]] = {
-    400: ValidationError,
+    400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
-    422: ValidationError,
+    422: UnprocessableEntityError,
     429: RateLimitedError,
 }
 
@@ -499,12 +535,12 @@ def _claim_422(message: str) -> tuple[type[ApiError], str]:
     """Classify a claim's 422 by Plume's message: the next step differs for each cause.
 
     Monitor mode, the license limit (numPodsAuthorized), a field Plume rejected (nickname,
-    serial number), a non-unique accountId; anything else is a `ValidationError` whose hint
-    points at Plume's message (quoted in the error), never a license error.
+    serial number), a non-unique accountId; anything else is an `UnprocessableEntityError`
+    whose hint points at Plume's message (quoted in the error), never a license error.
     """
     lowered = message.lower()
     if "monitor" in lowered:
-        return ValidationError, (
+        return UnprocessableEntityError, (
             "location {location_id} is in monitor mode; take it out of monitor mode first"
         )
     if _LICENSE_LIMIT.search(message):
@@ -516,25 +552,25 @@ def _claim_422(message: str) -> tuple[type[ApiError], str]:
             + "; unclaim a node or ask Plume for more licenses"
         )
     if "nickname" in lowered:
-        return ValidationError, (
+        return UnprocessableEntityError, (
             "Plume rejected the nickname of node {serial_number}; change the PlumeNode's "
             "nickname as Plume's message says (e.g. shorter, printable characters only)"
         )
     if _SERIAL_FIELD.search(message):
-        return ValidationError, (
+        return UnprocessableEntityError, (
             "Plume rejected serial number {serial_number} as malformed; check the serial "
             "against the device label or the partner's inventory"
         )
     if "accountid" in lowered or "unique" in lowered:
-        return ValidationError, (
+        return UnprocessableEntityError, (
             "the customer's accountId+partnerId is not unique; check customer {customer_id}"
         )
     if _FIELD_RULE.search(message):
-        return ValidationError, (
+        return UnprocessableEntityError, (
             "Plume rejected a field of the claim of node {serial_number}; fix the nickname or "
             "serial number as Plume's message says"
         )
-    return ValidationError, (
+    return UnprocessableEntityError, (
         "Plume rejected the claim of node {serial_number} at location {location_id} for the "
         "reason in its message; fix that, then run again"
     )

@@ -1,0 +1,90 @@
+"""The Plume Cloud partner API client: its public names, re-exported from the modules below.
+
+Public modules: `errors` (the exception tree, `make_error`), `models` (requests and answers),
+`settings` (`PlumeSettings`), `identifiers` (path-segment rules the resources check with). The
+modules whose names start with `_` (the HTTP client, OAuth, retry loop, rate budgets, redaction)
+are its inside: nothing outside this package imports them but the tests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from plume_provider.client._budget import RateBudgetUnavailableError
+from plume_provider.client._client import PlumeClient
+from plume_provider.client.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InputValidationError,
+    LicenseLimitError,
+    NotFoundError,
+    PartnerLockedError,
+    PermissionDeniedError,
+    PlumeError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnprocessableEntityError,
+    deprecated_name,
+)
+from plume_provider.client.models import (
+    CheckpointResult,
+    ClaimResult,
+    Customer,
+    CustomerRegistration,
+    CustomerSearchResult,
+    CustomerUpdate,
+    Location,
+    Node,
+    NodeLookup,
+    OnboardingCheckpoint,
+    Profile,
+    SerialNumber,
+    validate_serial_number,
+)
+from plume_provider.client.settings import PlumeSettings
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CheckpointResult",
+    "ClaimResult",
+    "ConfigurationError",
+    "ConflictError",
+    "Customer",
+    "CustomerRegistration",
+    "CustomerSearchResult",
+    "CustomerUpdate",
+    "InputValidationError",
+    "LicenseLimitError",
+    "Location",
+    "Node",
+    "NodeLookup",
+    "NotFoundError",
+    "OnboardingCheckpoint",
+    "PartnerLockedError",
+    "PermissionDeniedError",
+    "PlumeClient",
+    "PlumeError",
+    "PlumeSettings",
+    "Profile",
+    "RateBudgetUnavailableError",
+    "RateLimitedError",
+    "SerialNumber",
+    "ServerError",
+    "TransportError",
+    "UnprocessableEntityError",
+    "validate_serial_number",
+]
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
+        try:
+            return deprecated_name(name)
+        except AttributeError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
