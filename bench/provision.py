@@ -36,8 +36,9 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
-from bench.cli import CliStack, find_cli  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
+from plume_testkit.cli import CliStack, find_cli  # noqa: E402
+from plume_testkit.cli_run import CliRun  # noqa: E402
 
 DOCS = REPO_ROOT / "docs" / "performance.md"
 PARTNER, CLIENT_ID, CLIENT_SECRET = "lab-partner", "lab-client", "lab-secret"
@@ -45,6 +46,7 @@ NODES_PER_CUSTOMER = 2
 PHASES = ("up", "unchanged up", "preview", "refresh", "update", "destroy")
 UP_TARGET, DESTROY_TARGET = 1.15, 1.10
 RATE = 6.0
+PASSPHRASE = "plume-bench"
 
 
 # -- the fleet -------------------------------------------------------------------------------
@@ -144,10 +146,19 @@ class Cell:
         return self.cli[op].seconds / base if base else float("nan")
 
 
-def cli_env(skip_checkpoints: bool) -> dict[str, str]:
-    """``PULUMI_SKIP_CHECKPOINTS``: the engine writes the state once at the end instead of after
-    every step (each write is the whole state, so per-step writes cost O(n^2))."""
-    return {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
+def cli_stack(cli: Path, root: Path, config: dict[str, Any], skip_checkpoints: bool) -> CliStack:
+    """The stack ``bench`` under ``root``; a failed command shows its last 40 lines.
+
+    ``skip_checkpoints`` sets ``PULUMI_SKIP_CHECKPOINTS``: the engine writes the state once at
+    the end instead of after every step (each write is the whole state, so per-step writes cost
+    O(n^2))."""
+    env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if skip_checkpoints else {}
+    return CliStack(cli, root, config, "bench", passphrase=PASSPHRASE, env=env, error_tail=40)
+
+
+def timed(stack: CliStack, verb: str) -> CliRun:
+    """``pulumi <verb>``, without an event log (writing one would be measured too)."""
+    return stack.operation(verb, timeout=3600, events=False)
 
 
 def run_cell(
@@ -163,7 +174,7 @@ def run_cell(
     declared = fleet(customers)
     root = Path(tempfile.mkdtemp(prefix=f"cell-{customers}-", dir=workdir))
     config = stack_config(emulator, declared, 0)
-    stack = CliStack(cli, root, config, env=cli_env(skip_checkpoints))
+    stack = cli_stack(cli, root, config, skip_checkpoints)
     phases: dict[str, Phase] = {}
     for op in PHASES:
         if op == "update":
@@ -171,11 +182,9 @@ def run_cell(
                 spec["name"] = f"{spec['name']} (renamed)"
         verb = {"unchanged up": "up", "update": "up"}.get(op, op)
         emulator.reset_stats()
-        timed = stack.operation(verb)
-        phases[op] = measured(emulator, timed.seconds)
-        print(
-            f"    cli {op:<13} {timed.seconds:7.2f} s  {phases[op].api_calls:5d} calls", flush=True
-        )
+        run = timed(stack, verb)
+        phases[op] = measured(emulator, run.seconds)
+        print(f"    cli {op:<13} {run.seconds:7.2f} s  {phases[op].api_calls:5d} calls", flush=True)
 
     emulator.reset()
     endpoints = Endpoints(emulator.api_url, emulator.token_url, CLIENT_ID, CLIENT_SECRET, PARTNER)
@@ -228,13 +237,13 @@ def run_pilot(
     try:
         root = Path(tempfile.mkdtemp(prefix="pilot-", dir=workdir))
         config = stack_config(emulator, fleet(customers), RATE)
-        stack = CliStack(cli, root, config, env=cli_env(skip_checkpoints))
+        stack = cli_stack(cli, root, config, skip_checkpoints)
         emulator.reset_stats()
-        timed = stack.operation("up")
-        phase = measured(emulator, timed.seconds)
+        run = timed(stack, "up")
+        phase = measured(emulator, run.seconds)
     finally:  # no destroy: the emulator's database is thrown away with it
         emulator.stop()
-    return Pilot(customers, timed.seconds, phase.api_calls, phase.status_403, phase.tokens)
+    return Pilot(customers, run.seconds, phase.api_calls, phase.status_403, phase.tokens)
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -382,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         "--engine",
         choices=("cli", "double"),
         default="cli",
-        help="the real CLI (default) or the engine double (tests/enginedouble)",
+        help="the real CLI (default) or the engine double (plume_testkit/enginedouble)",
     )
     parser.add_argument(
         "--sizes",

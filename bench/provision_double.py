@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
-from tests.reliability.fleets import (  # noqa: E402
+from plume_testkit import HOSTHOOKS  # noqa: E402
+from plume_testkit.fleets import (  # noqa: E402
     LAB_CLIENT_ID,
     LAB_CLIENT_SECRET,
     LAB_PARTNER,
@@ -145,7 +147,15 @@ def _phase(seconds: float, stats: dict[str, Any], durations: list[float] | None 
     )
 
 
-HOSTHOOKS = REPO_ROOT / "tests" / "reliability" / "hosthooks"
+def _measure(
+    emulator: EmulatorProcess,
+    run: Callable[[], object],
+    durations: Callable[[], list[float]] = list,
+) -> Phase:
+    """Time ``run()``: the phase of the emulator's stats after it, with ``durations()``."""
+    started = time.perf_counter()
+    run()
+    return _phase(time.perf_counter() - started, emulator.stats(), durations())
 
 
 def _host_timings(path: Path, suffix: str) -> list[float]:
@@ -163,8 +173,8 @@ def _host_timings(path: Path, suffix: str) -> list[float]:
 
 def _timing_host(timings: Path) -> Any:
     """A ProviderHost that records the wall time of every gRPC call, by method, and whose
-    providers time their own create/delete (tests/reliability/hosthooks)."""
-    from tests.enginedouble.host import ProviderHost
+    providers time their own create/delete (plume_testkit/hosthooks)."""
+    from plume_testkit.enginedouble.host import ProviderHost
 
     class TimingHost(ProviderHost):
         def __init__(self, **kwargs: Any) -> None:
@@ -364,7 +374,7 @@ def run_provider(
     profile_dir: Path | None = None,
     idle_checks: bool = True,
 ) -> dict[str, Any]:
-    from tests.enginedouble.engine import EngineDouble
+    from plume_testkit.enginedouble.engine import EngineDouble
 
     nodes = sum(len(c["nodes"]) for c in fleet)
     config = stack_config(
@@ -384,9 +394,7 @@ def run_provider(
         engine = EngineDouble(PROGRAM, config, state_path, host=host, parallelism=WORKERS)
         if idle_checks:
             emulator.reset_stats()
-            started = time.perf_counter()
-            engine.preview()
-            preview = _phase(time.perf_counter() - started, emulator.stats())
+            preview = _measure(emulator, engine.preview)
         emulator.reset_stats()
         if profile_dir is not None:
             assert host._process is not None
@@ -397,9 +405,7 @@ def run_provider(
         assert host._process is not None
         with MemorySampler([host._process.pid]) as sampler:
             _host_timings(timings, "create")
-            started = time.perf_counter()
-            engine.up()
-            up = _phase(time.perf_counter() - started, emulator.stats(), host.take("Create"))
+            up = _measure(emulator, engine.up, lambda: host.take("Create"))
             up.provider_op_ms = _mean_ms(_host_timings(timings, "create"))
             for spy in spies:
                 spy.stop()
@@ -407,15 +413,11 @@ def run_provider(
             _check_fleet(emulator, len(fleet), nodes)
             if idle_checks:
                 emulator.reset_stats()
-                started = time.perf_counter()
-                engine.up()
-                second = _phase(time.perf_counter() - started, emulator.stats())
+                second = _measure(emulator, engine.up)
             emulator.reset_stats()
             host.take("Delete")
             _host_timings(timings, "delete")
-            started = time.perf_counter()
-            engine.destroy()
-            destroy = _phase(time.perf_counter() - started, emulator.stats(), host.take("Delete"))
+            destroy = _measure(emulator, engine.destroy, lambda: host.take("Delete"))
             destroy.provider_op_ms = _mean_ms(_host_timings(timings, "delete"))
             _check_fleet(emulator, 0, 0)
     finally:
@@ -435,7 +437,7 @@ def run_provider(
 
 def call_accounting(emulator: EmulatorProcess, workdir: Path, size: int = 10) -> list[str]:
     """API calls per resource operation of every kind, on a small fleet (emulator stats)."""
-    from tests.enginedouble.engine import EngineDouble
+    from plume_testkit.enginedouble.engine import EngineDouble
 
     fleet = make_fleet(size, NODES_PER_CUSTOMER, prefix="CALLS")
     nodes = size * NODES_PER_CUSTOMER

@@ -5,7 +5,7 @@
 
 Each scenario starts a fresh emulator (a subprocess, the WAF at `--waf-limit` per `--waf-window`,
 by default Plume's real 2,000 per 300 s), then three stacks of `--customers` customers x 2 nodes
-each, every one a real `pulumi up` (tests/cli's `CliLab`: the real CLI, language host and
+each, every one a real `pulumi up` (plume_testkit's `CliLab`: the real CLI, language host and
 dynamic-provider host) at `plume:requestsPerSecond` 6, all started together:
 
 * `machine`: the default scope, the three on one machine (one cache directory);
@@ -38,10 +38,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.cli import find_cli  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
-from tests.budget.redis_server import RedisServer  # noqa: E402
-from tests.cli.conftest import CliLab  # noqa: E402
+from plume_testkit.cli import find_cli  # noqa: E402
+from plume_testkit.cli_lab import CliLab  # noqa: E402
+from plume_testkit.redis_server import RedisServer  # noqa: E402
 
 STACKS = 3
 SAMPLE_EVERY = 0.25
@@ -188,21 +188,16 @@ def shared_block(redis_url: str | None) -> dict[str, float]:
                 )
                 env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
                 argv = [sys.executable, "-c", code, lab.api_url, lab.token_url, scope]
-                blocked = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                )
-                other = subprocess.Popen(
-                    argv,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
+                blocked, other = (
+                    subprocess.Popen(
+                        argv,
+                        env=env,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        text=True,
+                    )
+                    for _ in range(2)
                 )
                 for process in (blocked, other):
                     assert process.stdout is not None

@@ -7,7 +7,8 @@
 
 Both bind a free loopback port, wait for ``/_emulator/health`` (no fixed
 sleeps), expose ``url``/``api_url``/``token_url`` and the control helpers, and
-stop what they started on exit.
+stop what they started on exit. :func:`wait_until` is that wait, for any server
+a test starts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +38,38 @@ from plume_emulator.options import EmulatorOptions
 
 STARTUP_TIMEOUT = 20.0
 
-__all__ = ["EmulatorProcess", "EmulatorServer", "LabCredentials"]
+__all__ = ["EmulatorProcess", "EmulatorServer", "LabCredentials", "wait_until"]
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    alive: Callable[[], bool],
+    timeout: float,
+    exited: str,
+    timed_out: str,
+    transient: tuple[type[Exception], ...] = (),
+    interval: float = 0.0,
+) -> None:
+    """Call ``ready()`` until it answers true: a server started by a test or a benchmark is
+    up. ``RuntimeError(exited)`` once ``alive()`` is false (the server died), and
+    ``RuntimeError(timed_out)`` after ``timeout`` seconds; an error of a ``transient`` type
+    counts as not ready yet, and is raised itself when it comes after the timeout. ``interval``
+    is the pause between calls (none when ``ready`` blocks on its own timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not alive():
+            raise RuntimeError(exited)
+        try:
+            if ready():
+                return
+        except transient:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise RuntimeError(timed_out)
+        if interval:
+            time.sleep(interval)
 
 
 @dataclass(frozen=True)
@@ -95,20 +128,16 @@ class _Controls:
             self._http.close()
             self._http = None
 
-    def _wait_healthy(self, alive: Any) -> None:
+    def _wait_healthy(self, alive: Callable[[], bool]) -> None:
         """Poll ``/_emulator/health``; the socket already listens, so a request just queues."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if not alive():
-                raise RuntimeError("plume emulator exited during startup")
-            try:
-                if self.http.get("/_emulator/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"plume emulator at {self.url} did not become healthy")
+        wait_until(
+            lambda: self.http.get("/_emulator/health", timeout=1.0).status_code == 200,
+            alive=alive,
+            timeout=STARTUP_TIMEOUT,
+            transient=(httpx.TransportError,),
+            exited="plume emulator exited during startup",
+            timed_out=f"plume emulator at {self.url} did not become healthy",
+        )
 
     def stats(self) -> dict[str, Any]:
         """``GET /_emulator/stats``."""

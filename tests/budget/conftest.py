@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .redis_server import RedisServer
+from plume_testkit.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -26,9 +26,9 @@ from plume_provider.client._ratelimit import TokenBucket, budget_for
 from plume_provider.client.errors import ConfigurationError
 from plume_provider.client.settings import PlumeSettings
 from plume_provider.resources.config import settings_from_config
+from plume_testkit.ports import free_port
 
 from .conftest import run_at_once
-from .redis_server import free_port
 
 KEY = "https://plume.test"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tests.cli.conftest import CliLab
+from plume_testkit.cli_lab import CliLab
 
 REGISTER = ("POST", "/api/Customers/register")
 CUSTOMER = "/api/Customers/{customerId}"

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import VENV, CliLab
+from plume_testkit.cli import VENV
+from plume_testkit.cli_lab import CliLab
+from plume_testkit.lab_view import client_env
 
 REGISTER = "/api/Customers/register"
 CUSTOMER = "/api/Customers/{customerId}"
@@ -123,17 +125,8 @@ def discover_cmd(crm: Path, out: Path) -> list[str]:
 
 
 def discover_env(lab: CliLab, rate: float) -> dict[str, str]:
-    creds = lab.credentials
     keep = {k: v for k, v in os.environ.items() if not k.startswith("PLUME_")}
-    return {
-        **keep,
-        "PLUME_API_URL": creds.api_url,
-        "PLUME_TOKEN_URL": creds.token_url,
-        "PLUME_CLIENT_ID": creds.client_id,
-        "PLUME_CLIENT_SECRET": creds.client_secret,
-        "PLUME_PARTNER_ID": creds.partner_id,
-        "PLUME_REQUESTS_PER_SECOND": str(rate),
-    }
+    return {**keep, **client_env(lab.credentials, PLUME_REQUESTS_PER_SECOND=str(rate))}
 
 
 def api_calls(lab: CliLab) -> int:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pytest
 
 from plume_emulator.testing import EmulatorServer
-from tests.cli.conftest import CliLab
+from plume_testkit.cli_lab import CliLab
 from tests.lifecycle.conftest import Lab
 
 CAFE = "LAB-ACCT-0003"

@@ -4,7 +4,7 @@ call (the previous wave is read back from the stack's own `wave` output) unless 
 
 from __future__ import annotations
 
-from tests.cli.conftest import CliLab
+from plume_testkit.cli_lab import CliLab
 
 FLEET_CSV = """Account ID,Name,E-mail,Wave,Serial Number,Nickname
 W1-A,Wave One A,w1a@example.org,1,LAB-GW-0101,Hall

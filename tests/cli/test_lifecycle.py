@@ -6,7 +6,7 @@ Each test asserts the emulator's live state and calls, and what the CLI tells th
 
 from __future__ import annotations
 
-from tests.cli.conftest import CliLab
+from plume_testkit.cli_lab import CliLab
 
 ADA, GRACE, CAFE = "LAB-ACCT-0001", "LAB-ACCT-0002", "LAB-ACCT-0003"
 REGISTER = "/api/Customers/register"

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import REPO, VENV
+from plume_testkit import REPO_ROOT as REPO
+from plume_testkit.cli import VENV
+from plume_testkit.ports import free_port
 
 LAB_SCRIPT = r"""
 set -euo pipefail
@@ -38,13 +39,6 @@ emulator stats GET after-second-lab
 make --no-print-directory destroy
 emulator state GET after-destroy
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")

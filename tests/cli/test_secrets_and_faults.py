@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli.conftest import CliLab
+from plume_testkit.cli_lab import CliLab
 from tests.reliability.conftest import TokenRecorder
 
 REGISTER = "/api/Customers/register"

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from plume_emulator.testing import EmulatorServer
-from tests.budget.redis_server import free_port
-
-from .conftest import CliLab, CliRun
+from plume_testkit.cli_lab import CliLab
+from plume_testkit.cli_run import CliRun
+from plume_testkit.ports import free_port
 
 RATE = 5
 """Requests per second of each stack's settings (burst 1)."""

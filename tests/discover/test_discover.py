@@ -14,6 +14,7 @@ import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.discover import main
+from plume_testkit.lab_view import client_env, partner_token
 
 CRM = """accountId,name,email,serialNumber,nickname
 OLD-1,Old One,old1@example.org,LAB-GW-0201,
@@ -27,24 +28,10 @@ def plume_env(
     monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, lab_credentials: LabCredentials
 ) -> EmulatorServer:
     creds = lab_credentials
-    for key, value in {
-        "PLUME_API_URL": creds.api_url,
-        "PLUME_TOKEN_URL": creds.token_url,
-        "PLUME_CLIENT_ID": creds.client_id,
-        "PLUME_CLIENT_SECRET": creds.client_secret,
-        "PLUME_PARTNER_ID": creds.partner_id,
-        "PLUME_REQUESTS_PER_SECOND": "0",
-        "PLUME_MAX_RETRIES": "0",
-    }.items():
+    settings = client_env(creds, PLUME_REQUESTS_PER_SECOND="0", PLUME_MAX_RETRIES="0")
+    for key, value in settings.items():
         monkeypatch.setenv(key, value)
-    token = httpx.post(
-        creds.token_url,
-        auth=(creds.client_id, creds.client_secret),
-        data={
-            "grant_type": "client_credentials",
-            "scope": f"partnerId:{creds.partner_id} role:partnerIdAdmin",
-        },
-    ).json()["access_token"]
+    token = partner_token(creds)
     with httpx.Client(base_url=creds.api_url, headers={"Authorization": f"Bearer {token}"}) as api:
         for number, name in ((1, "Old One"), (2, "Old Two")):
             customer = api.post(

@@ -1,1 +1,1 @@
-"""A test double of the Pulumi engine: the real dynamic-provider host driven over gRPC."""
+"""Tests of the engine double (`plume_testkit.enginedouble`) on a toy provider."""

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.enginedouble.engine import (
+from plume_testkit.enginedouble.engine import (
     EngineDouble,
     EngineError,
     load_stack_config,
     provider_config,
 )
-from tests.enginedouble.host import UNKNOWN
+from plume_testkit.enginedouble.wire import UNKNOWN
 from tests.enginedouble.toy_provider import live_ids, read_log
 
 PROGRAM = Path(__file__).parent / "toy_program"

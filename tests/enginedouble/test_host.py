@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from tests.enginedouble.host import (
+from plume_testkit.enginedouble.host import ProviderError, ProviderHost, parse_exception
+from plume_testkit.enginedouble.wire import (
     PROVIDER_KEY,
     UNKNOWN,
-    ProviderError,
-    ProviderHost,
     from_struct,
-    parse_exception,
     to_struct,
     unwrap_secrets,
 )

@@ -7,28 +7,25 @@ between runs, count the emulator's mutating API calls and act out of band with p
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
-from tests.enginedouble.engine import EngineDouble, load_stack_config
-from tests.lab_view import LabView
-
-REPO = Path(__file__).resolve().parents[2]
-CUSTOMER_TYPE = "pulumi-python:dynamic/plume:Customer"
-NODE_TYPE = "pulumi-python:dynamic/plume:Node"
+from plume_testkit import REPO_ROOT
+from plume_testkit.enginedouble.engine import EngineDouble, load_stack_config
+from plume_testkit.lab_fleet import LabFleet
+from plume_testkit.lab_view import LabView
 
 
-class Lab(LabView):
+class Lab(LabView, LabFleet):
     """One lab stack against one emulator (see module docstring)."""
 
     def __init__(self, emulator: EmulatorServer, credentials: LabCredentials, state: Path):
         super().__init__(emulator, credentials)
-        config = load_stack_config(REPO, "lab")
+        config = load_stack_config(REPO_ROOT, "lab")
         config.update(
             {
                 "plume:apiUrl": emulator.api_url,
@@ -36,32 +33,14 @@ class Lab(LabView):
                 "plume:requestsPerSecond": "0",
             }
         )
-        self.engine = EngineDouble(REPO / "__main__.py", config, state, stack="lab")
-
-    # -- the fleet -------------------------------------------------------------------------
+        self.engine = EngineDouble(REPO_ROOT / "__main__.py", config, state, stack="lab")
 
     @property
-    def customers(self) -> list[dict[str, Any]]:
-        """The declared customers (edit a copy, then ``set_customers``)."""
-        declared = cast(list[dict[str, Any]], self.engine.stack_config["plume-fleet:customers"])
-        return copy.deepcopy(declared)
+    def stack_config(self) -> dict[str, Any]:
+        return self.engine.stack_config
 
-    def set_customers(self, customers: list[dict[str, Any]]) -> None:
-        self.engine.stack_config["plume-fleet:customers"] = customers
-
-    def customer(self, customers: list[dict[str, Any]], account_id: str) -> dict[str, Any]:
-        return next(c for c in customers if c["accountId"] == account_id)
-
-    def serials(self) -> set[str]:
-        return {n["serialNumber"] for c in self.customers for n in c.get("nodes", [])}
-
-    # -- URNs and state --------------------------------------------------------------------
-
-    def customer_urn(self, account_id: str) -> str:
-        return self.engine.urn(CUSTOMER_TYPE, f"customer-{account_id}")
-
-    def node_urn(self, serial: str) -> str:
-        return self.engine.urn(NODE_TYPE, f"node-{serial}")
+    def urn(self, type_: str, name: str) -> str:
+        return self.engine.urn(type_, name)
 
     def customer_id(self, account_id: str) -> str:
         saved = self.engine.checkpoint().get(self.customer_urn(account_id))

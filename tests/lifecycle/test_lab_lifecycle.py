@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.enginedouble.engine import EngineError
-from tests.lifecycle.conftest import CUSTOMER_TYPE, NODE_TYPE, Lab
+from plume_testkit.enginedouble.engine import EngineError
+from plume_testkit.lab_fleet import CUSTOMER_TYPE, NODE_TYPE
+from tests.lifecycle.conftest import Lab
 
 ADA, GRACE, CAFE = "LAB-ACCT-0001", "LAB-ACCT-0002", "LAB-ACCT-0003"
 CUSTOMER = "/api/Customers/{customerId}"

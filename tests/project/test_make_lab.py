@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
+from plume_testkit.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -32,13 +33,6 @@ if sys.argv[1:2] == ["up"]:
 with open(os.environ["STAND_IN_LOG"], "a") as log:
     log.write(json.dumps(record) + "\\n")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def make_lab(env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:

@@ -107,6 +107,15 @@ def test_wheel_ships_py_typed(built: Built) -> None:
         assert "plume_provider/py.typed" in wheel.namelist()
 
 
+def test_wheel_ships_only_the_provider_and_the_emulator(built: Built) -> None:
+    with zipfile.ZipFile(built.wheel) as wheel:
+        packages = {name.split("/", 1)[0] for name in wheel.namelist() if "/" in name}
+    assert {p for p in packages if not p.endswith(".dist-info")} == {
+        "plume_provider",
+        "plume_emulator",
+    }
+
+
 def test_user_program_sees_typed_outputs_under_mypy_strict(built: Built, tmp_path: Path) -> None:
     program = tmp_path / "user_program.py"
     program.write_text(USER_PROGRAM)

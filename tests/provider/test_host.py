@@ -17,7 +17,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_provider.resources import CustomerProvider, NodeProvider
-from tests.enginedouble.host import PROVIDER_KEY, UNKNOWN, ProviderError, ProviderHost
+from plume_testkit.enginedouble.host import ProviderError, ProviderHost
+from plume_testkit.enginedouble.wire import PROVIDER_KEY, UNKNOWN
 
 CUSTOMER_URN = "urn:pulumi:lab::plume-fleet::pulumi-python:dynamic/plume:Customer::alice"
 NODE_URN = "urn:pulumi:lab::plume-fleet::pulumi-python:dynamic/plume:Node::alice-gw"

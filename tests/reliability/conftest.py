@@ -11,8 +11,8 @@ from typing import Any
 
 from plume_emulator.testing import EmulatorServer
 from plume_provider.client.settings import PlumeSettings
-from tests.enginedouble.host import ProviderHost
-from tests.reliability.fleets import LAB_CLIENT_ID, LAB_CLIENT_SECRET, LAB_PARTNER
+from plume_testkit.enginedouble.host import ProviderHost
+from plume_testkit.fleets import LAB_CLIENT_ID, LAB_CLIENT_SECRET, LAB_PARTNER
 
 
 def lab_settings(emulator: EmulatorServer, **overrides: Any) -> PlumeSettings:

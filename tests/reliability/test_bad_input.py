@@ -22,10 +22,11 @@ from pulumi.dynamic.dynamic import serialize_provider
 from plume_emulator.testing import EmulatorServer
 from plume_provider.resources.customer import CustomerProvider
 from plume_provider.resources.node import NodeProvider
-from tests.enginedouble.engine import EngineDouble
-from tests.enginedouble.host import PROVIDER_KEY, ProviderHost
+from plume_testkit.enginedouble.engine import EngineDouble
+from plume_testkit.enginedouble.host import ProviderHost
+from plume_testkit.enginedouble.wire import PROVIDER_KEY
+from plume_testkit.fleets import provider_config
 from tests.reliability.conftest import api_calls
-from tests.reliability.fleets import provider_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "__main__.py"

@@ -22,10 +22,10 @@ from plume_emulator.testing import EmulatorServer
 from plume_provider.client import PlumeClient
 from plume_provider.client.errors import ConflictError
 from plume_provider.client.models import Customer, CustomerRegistration
-from tests.enginedouble.engine import EngineDouble, RunResult
-from tests.enginedouble.host import ProviderHost
+from plume_testkit.enginedouble.engine import EngineDouble, RunResult
+from plume_testkit.enginedouble.host import ProviderHost
+from plume_testkit.fleets import LAB_PARTNER, provider_config, stack_config
 from tests.reliability.conftest import lab_settings, partner_state
-from tests.reliability.fleets import LAB_PARTNER, provider_config, stack_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "__main__.py"

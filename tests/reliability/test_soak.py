@@ -34,22 +34,22 @@ from typing import Any
 import pytest
 
 from plume_emulator.testing import EmulatorServer
-from tests.enginedouble.engine import EngineDouble, RunResult
-from tests.enginedouble.host import PROVIDER_KEY
-from tests.reliability.conftest import CapturingHost, TokenRecorder, api_calls, partner_state
-from tests.reliability.fleets import (
+from plume_testkit import HOSTHOOKS
+from plume_testkit.enginedouble.engine import EngineDouble, RunResult
+from plume_testkit.enginedouble.wire import PROVIDER_KEY
+from plume_testkit.fleets import (
     LAB_CLIENT_ID,
     LAB_CLIENT_SECRET,
     make_fleet,
     provider_config,
     stack_config,
 )
+from tests.reliability.conftest import CapturingHost, TokenRecorder, api_calls, partner_state
 
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "__main__.py"
-HOSTHOOKS = Path(__file__).resolve().parent / "hosthooks"
 
 CUSTOMERS = 50
 NODES_PER_CUSTOMER = 3

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-from types import TracebackType
+from typing import Self
 
 import redis
 
+from plume_emulator.testing import wait_until
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from .ports import free_port
+from .service import Service
+
+__all__ = ["RedisServer"]
+
+_NO_PING = "redis-server did not answer PING"
 
 
-class RedisServer:
+class RedisServer(Service):
     """`with RedisServer() as server: server.url` -> `redis://127.0.0.1:<port>/0`; no disk."""
 
     def __init__(self) -> None:
@@ -32,8 +32,8 @@ class RedisServer:
         self._dir = tempfile.TemporaryDirectory(prefix="plume-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> RedisServer:
-        self.process = subprocess.Popen(
+    def start(self) -> Self:
+        process = self.process = subprocess.Popen(
             [
                 self.binary,
                 "--port",
@@ -52,32 +52,24 @@ class RedisServer:
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    return self
-                except redis.ConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError("redis-server did not answer PING") from None
-                    time.sleep(0.05)
+            wait_until(
+                lambda: bool(client.ping()),
+                alive=lambda: process.poll() is None,
+                timeout=10,
+                exited=_NO_PING,
+                timed_out=_NO_PING,
+                transient=(redis.ConnectionError,),
+                interval=0.05,
+            )
+        except (RuntimeError, redis.ConnectionError):
+            self.stop()
+            raise RuntimeError(_NO_PING) from None
         finally:
             client.close()
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
         self._dir.cleanup()
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

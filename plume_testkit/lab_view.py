@@ -11,7 +11,37 @@ import httpx
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
 
+__all__ = ["MUTATING_METHODS", "LabView", "client_env", "partner_token"]
+
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def client_env(credentials: LabCredentials, **settings: str) -> dict[str, str]:
+    """The ``PLUME_*`` variables of a client of the credentials' partner, plus ``settings``
+    (``PLUME_REQUESTS_PER_SECOND="0"``, ...)."""
+    return {
+        "PLUME_API_URL": credentials.api_url,
+        "PLUME_TOKEN_URL": credentials.token_url,
+        "PLUME_CLIENT_ID": credentials.client_id,
+        "PLUME_CLIENT_SECRET": credentials.client_secret,
+        "PLUME_PARTNER_ID": credentials.partner_id,
+        **settings,
+    }
+
+
+def partner_token(credentials: LabCredentials) -> str:
+    """An admin access token of the credentials' partner, from the emulator's token endpoint."""
+    response = httpx.post(
+        credentials.token_url,
+        auth=(credentials.client_id, credentials.client_secret),
+        data={
+            "grant_type": "client_credentials",
+            "scope": f"partnerId:{credentials.partner_id} role:partnerIdAdmin",
+        },
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
 
 
 class LabView:
@@ -49,19 +79,9 @@ class LabView:
     def api(self) -> httpx.Client:
         """A plain httpx client on /api with a lab partner token (for out-of-band changes)."""
         if self._api is None:
-            creds = self.credentials
-            token = httpx.post(
-                creds.token_url,
-                auth=(creds.client_id, creds.client_secret),
-                data={
-                    "grant_type": "client_credentials",
-                    "scope": f"partnerId:{creds.partner_id} role:partnerIdAdmin",
-                },
-            )
-            token.raise_for_status()
             self._api = httpx.Client(
-                base_url=creds.api_url,
-                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+                base_url=self.credentials.api_url,
+                headers={"Authorization": f"Bearer {partner_token(self.credentials)}"},
             )
         return self._api
 

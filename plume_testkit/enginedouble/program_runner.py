@@ -1,6 +1,6 @@
 """Run a Pulumi program in its own process, as the Pulumi language host does (test-only).
 
-``EngineDouble`` starts ``python -m tests.enginedouble.program_runner`` for every ``up`` and
+``EngineDouble`` starts ``python -m plume_testkit.enginedouble.program_runner`` for every ``up`` and
 ``preview``: the program talks to the engine double's ResourceMonitor and Engine services over
 gRPC, exactly as a program started by the CLI talks to the CLI's.  The stack config arrives as
 JSON on stdin (the namespaced, JSON-string values of ``provider_config``).  A program failure

@@ -12,7 +12,6 @@ the dynamic host answers ``acceptSecrets: false`` and the engine then strips the
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import subprocess
@@ -22,36 +21,27 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import grpc
-from google.protobuf import struct_pb2
-from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from plume_testkit import REPO_ROOT
+from plume_testkit.service import Service
+
+from .environment import python_env
+from .wire import from_struct, to_struct
+
 __all__ = [
-    "PROVIDER_KEY",
-    "UNKNOWN",
     "CheckFailure",
     "CheckOutcome",
     "DiffOutcome",
     "ProviderError",
     "ProviderHost",
     "ReadOutcome",
-    "from_struct",
     "parse_exception",
-    "to_struct",
-    "unwrap_secrets",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_KEY = "__provider"
-UNKNOWN = rpc.UNKNOWN
-"""The engine's sentinel for a value not known during preview (kept as-is in both directions)."""
-
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 _STARTUP_TIMEOUT_SECONDS = 60.0
 _STOP_TIMEOUT_SECONDS = 10.0
 _EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$", re.DOTALL)
@@ -119,57 +109,6 @@ class ReadOutcome:
     inputs: dict[str, Any] | None
 
 
-def unwrap_secrets(value: Any) -> Any:
-    """Return ``value`` with every RPC secret envelope replaced by its plain value (deeply)."""
-    if isinstance(value, Mapping):
-        if value.get(_SIG_KEY) == _SECRET_VALUE and "value" in value:
-            return unwrap_secrets(value["value"])
-        return {str(k): unwrap_secrets(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [unwrap_secrets(v) for v in value]
-    return value
-
-
-def _to_value(value: Any) -> Any:
-    """Make ``value`` JSON-like (what a Struct can hold)."""
-    value = unwrap_secrets(value)
-    if value is None or isinstance(value, str | bool | int | float | dict | list):
-        return value
-    raise TypeError(f"cannot send {type(value).__name__} to a provider: {value!r}")
-
-
-def to_struct(props: Mapping[str, Any] | None) -> struct_pb2.Struct:
-    """Serialize a plain property dict to a protobuf Struct (secrets unwrapped, None dropped)."""
-    struct = struct_pb2.Struct()
-    for key, value in (props or {}).items():
-        plain = _to_value(value)
-        if plain is not None:  # the SDK treats None properties as absent
-            struct[key] = plain
-    return struct
-
-
-def _from_value(value: Any) -> Any:
-    if isinstance(value, struct_pb2.Struct):
-        if _SIG_KEY in value.fields:
-            sig = value[_SIG_KEY]
-            if sig == _SECRET_VALUE:
-                return _from_value(value["value"])
-            raise ValueError(f"unsupported special value {sig!r} from provider")
-        return {k: _from_value(v) for k, v in value.items()}
-    if isinstance(value, struct_pb2.ListValue):
-        return [_from_value(v) for v in value]
-    return value
-
-
-def from_struct(struct: struct_pb2.Struct | None) -> dict[str, Any]:
-    """Deserialize a Struct into plain Python (secrets unwrapped, ``UNKNOWN`` kept as-is)."""
-    if struct is None:
-        return {}
-    result = _from_value(struct)
-    assert isinstance(result, dict)
-    return {k: v for k, v in result.items() if v is not None}
-
-
 def parse_exception(details: str) -> tuple[str | None, str]:
     """Split a Python traceback into (exception type, exception message).
 
@@ -192,7 +131,7 @@ def parse_exception(details: str) -> tuple[str | None, str]:
     return match.group("type"), (match.group("message") or "").strip()
 
 
-class ProviderHost:
+class ProviderHost(Service):
     """The real dynamic-provider host as a subprocess, driven over gRPC (context manager).
 
     ``extra_paths`` are prepended to ``PYTHONPATH`` (after the repo root); ``env`` adds
@@ -228,17 +167,12 @@ class ProviderHost:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> ProviderHost:
+    def start(self) -> Self:
         """Start the host and connect; returns self."""
         if self._process is not None:
             raise RuntimeError("provider host already started")
-        env = dict(os.environ)
-        paths = [str(REPO_ROOT), *(str(p) for p in self.extra_paths)]
-        if env.get("PYTHONPATH"):
-            paths.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env = python_env(*self.extra_paths)
         env.setdefault("PULUMI_PROJECT", self.project)
-        env["PYTHONUNBUFFERED"] = "1"
         env.update(self.extra_env)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "pulumi.dynamic"],
@@ -328,17 +262,6 @@ class ProviderHost:
     def running(self) -> bool:
         """True while the subprocess is alive."""
         return self._process is not None and self._process.poll() is None
-
-    def __enter__(self) -> ProviderHost:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- calls -------------------------------------------------------------------------------
 
