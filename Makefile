@@ -38,9 +38,10 @@ emulator: $(STAMP) ## Run the Plume Cloud emulator in the foreground on 127.0.0.
 emulator-stop: ## Stop the emulator that `make lab` started in the background
 	@scripts/lab.sh stop-emulator
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check, and the layer contracts (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 typecheck: $(STAMP) ## mypy (strict)
 	$(VENV)/bin/mypy
