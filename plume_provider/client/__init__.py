@@ -28,7 +28,7 @@ from plume_provider.client.errors import (
     ServerError,
     TransportError,
     UnprocessableEntityError,
-    deprecated_name,
+    deprecated_names,
 )
 from plume_provider.client.models import (
     CheckpointResult,
@@ -82,9 +82,4 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
-        try:
-            return deprecated_name(name)
-        except AttributeError:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    __getattr__ = deprecated_names(__name__)

@@ -33,6 +33,7 @@ from plume_provider.client.errors import (
     NotFoundError,
     OperationContext,
     ServerError,
+    account_taken_hint,
 )
 from plume_provider.client.identifiers import IdKind, segment
 from plume_provider.client.models import (
@@ -646,11 +647,7 @@ def _takeover_refused(
             f"an attempt's answer was lost, and accountId {account} belongs to customer "
             f"{customer.id}, which this run did not create: {'; '.join(reasons)}"
         ),
-        hint=(
-            f"customer {customer.id} already has accountId {account} for partner "
-            f"{registration.partner_id}; to manage it set adopt: true on the PlumeCustomer, or "
-            f"import it (importId: {customer.id}); or choose another accountId"
-        ),
+        hint=account_taken_hint(account, registration.partner_id, customer.id),
         operation="register_customer",
     )
 

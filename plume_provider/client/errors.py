@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -227,21 +227,21 @@ DEPRECATED_VALIDATION_ERROR = (
 )
 
 
-def deprecated_name(name: str) -> tuple[type[ApiError], ...]:
-    """The value of a removed public name (`ValidationError`), with a `DeprecationWarning`."""
-    if name != "ValidationError":
-        raise AttributeError(name)
-    warnings.warn(DEPRECATED_VALIDATION_ERROR, DeprecationWarning, stacklevel=3)
-    return (BadRequestError, UnprocessableEntityError)
+def deprecated_names(module: str) -> Callable[[str], tuple[type[ApiError], ...]]:
+    """A module `__getattr__` serving the removed public name `ValidationError` (the tuple of
+    its two successors) with a `DeprecationWarning`; any other name is missing from `module`."""
+
+    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
+        if name != "ValidationError":
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(DEPRECATED_VALIDATION_ERROR, DeprecationWarning, stacklevel=2)
+        return (BadRequestError, UnprocessableEntityError)
+
+    return __getattr__
 
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> tuple[type[ApiError], ...]:
-        try:
-            return deprecated_name(name)
-        except AttributeError:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    __getattr__ = deprecated_names(__name__)
 
 
 class RateLimitedError(ApiError):
@@ -269,6 +269,20 @@ class TransportError(ApiError):
 
 
 # (operation, status) -> hint template; `{name}` placeholders come from OperationContext.ids.
+def account_taken_hint(account_id: str, partner_id: str, customer_id: str | None = None) -> str:
+    """The next step when an accountId is already some customer's: adopt, import or rename.
+
+    Written once for the 409 of a register, the register recovery that finds a customer it did
+    not create, and the provider's 409 (which knows the customer's id)."""
+    who = f" (customer {customer_id})" if customer_id else ""
+    target = customer_id or "<customerId>"
+    return (
+        f"accountId {account_id} already exists for partner {partner_id}{who}; to manage that "
+        f"customer set adopt: true on the PlumeCustomer, or import it (importId: {target}; "
+        f'import_id="{target}" in Python); or choose another accountId'
+    )
+
+
 _HINTS: dict[tuple[str, int], str] = {
     ("register_customer", 400): "a required field is missing; check accountId and partnerId",
     ("register_customer", 403): (
@@ -277,11 +291,7 @@ _HINTS: dict[tuple[str, int], str] = {
     ("register_customer", 404): (
         "partner {partner_id} is unknown to Plume; check plume:partnerId / PLUME_PARTNER_ID"
     ),
-    ("register_customer", 409): (
-        "accountId {account_id} already exists for partner {partner_id} (it was taken before "
-        "this call); set adopt: true on the PlumeCustomer (or importId) to manage it, "
-        "or choose another accountId"
-    ),
+    ("register_customer", 409): account_taken_hint("{account_id}", "{partner_id}"),
     ("register_customer", 422): (
         "check the email (well formed and not used by another customer), acceptLanguage, "
         "and that the token scope carries partnerId {partner_id}"

@@ -35,6 +35,7 @@ from plume_provider.client.errors import (
     InputValidationError,
     NotFoundError,
     PlumeError,
+    account_taken_hint,
 )
 from plume_provider.client.identifiers import id_problem
 from plume_provider.client.models import Customer, CustomerRegistration, CustomerUpdate, Location
@@ -213,25 +214,18 @@ class CustomerProvider(PlumeProviderBase):
 
     def _duplicate(self, err: ConflictError, registration: CustomerRegistration) -> ConflictError:
         """The register 409, naming the existing customer and the two ways to manage it."""
-        existing = ""
         try:
             hits = self.client.find_customers_by_account_id(registration.account_id)
         except PlumeError:
             hits = []
-        if hits:
-            existing = f" (customer {hits[0].id})"
-        target = hits[0].id if hits else "<customerId>"
         return ConflictError(
             err.summary,
             status=err.status,
             method=err.method,
             path=err.path,
             api_message=err.api_message,
-            hint=(
-                f"accountId {registration.account_id} already exists for partner "
-                f"{registration.partner_id}{existing}; to manage that customer set adopt: true "
-                f'on this PlumeCustomer, or import it with import_id="{target}" '
-                f"(in stack config: importId: {target}); or choose another accountId"
+            hint=account_taken_hint(
+                registration.account_id, registration.partner_id, hits[0].id if hits else None
             ),
             operation=err.operation,
         )

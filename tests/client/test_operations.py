@@ -725,7 +725,7 @@ def _iso(seconds: float) -> str:
 
 def _refused(err: ConflictError) -> None:
     assert f"customer {C}" in err.api_message
-    assert f"customer {C} already has accountId ACME-1" in err.hint
+    assert f"accountId ACME-1 already exists for partner {PARTNER} (customer {C})" in err.hint
     assert "adopt: true" in err.hint
     assert f"importId: {C}" in err.hint
 
