@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.client.errors import InputValidationError
@@ -306,7 +305,7 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
     fleet: Fleet | None = None
     try:
         fleet = Fleet.model_validate(combined)
-    except PydanticValidationError as err:
+    except ValidationError as err:
         for error in err.errors(include_url=False):
             loc = tuple(error["loc"])
             if len(loc) >= 2 and loc[0] == "customers" and isinstance(loc[1], int):

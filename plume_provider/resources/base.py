@@ -40,8 +40,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import BaseModel, ValidationError
 
 from plume_provider.client.errors import InputValidationError, PlumeError
 from plume_provider.resources.config import ConfigSource, settings_from_config
@@ -110,7 +109,7 @@ _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
 def check_failures_from_pydantic(
-    err: PydanticValidationError, ignore: Iterable[str] = ()
+    err: ValidationError, ignore: Iterable[str] = ()
 ) -> list[CheckFailure]:
     """One `CheckFailure` per bad field (its camelCase input name), the rule as the reason.
 
@@ -167,7 +166,7 @@ def check_inputs(
             placeholders.add(key)
     try:
         rules.model_validate(values)
-    except PydanticValidationError as err:
+    except ValidationError as err:
         failures.extend(check_failures_from_pydantic(err, ignore=placeholders))
     return failures
 

@@ -27,7 +27,7 @@ from pulumi.dynamic import (
     ReadResult,
     UpdateResult,
 )
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import ValidationError
 
 from plume_provider.client.errors import (
     AuthenticationError,
@@ -97,13 +97,12 @@ CUSTOMER_DIFF = DiffSpec(
 )
 
 
-def _with_defaults(props: Mapping[str, Any], partner_id: str | None) -> dict[str, Any]:
+def _with_defaults(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Plume's defaults for the inputs left out (the partner is the provider's: `_normalize`)."""
     result = dict(props)
     for key, value in _DEFAULTS.items():
         if result.get(key) is None:
             result[key] = value
-    if result.get("partnerId") is None and partner_id is not None:
-        result["partnerId"] = partner_id
     return result
 
 
@@ -144,8 +143,11 @@ class CustomerProvider(PlumeProviderBase):
     # -- check / diff (no API call) -------------------------------------------------------
 
     def _normalize(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        partner = None if props.get("partnerId") is not None else self.default_partner_id()
-        return _with_defaults(props, partner)
+        """Declared inputs with every default filled, the provider's partner included."""
+        result = _with_defaults(props)
+        if result.get("partnerId") is None and (partner := self.default_partner_id()) is not None:
+            result["partnerId"] = partner
+        return result
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate with the client's registration rules; fill defaults so diffs are stable."""
@@ -177,14 +179,14 @@ class CustomerProvider(PlumeProviderBase):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare saved outputs with the new inputs (defaults applied to both sides)."""
-        return CUSTOMER_DIFF.diff(_with_defaults(olds, None), self._normalize(news))
+        return CUSTOMER_DIFF.diff(_with_defaults(olds), self._normalize(news))
 
     # -- create ---------------------------------------------------------------------------
 
     def _registration(self, declared: Mapping[str, Any]) -> CustomerRegistration:
         try:
             return CustomerRegistration.model_validate(known_inputs(declared, _REGISTRATION_INPUTS))
-        except PydanticValidationError as err:
+        except ValidationError as err:
             raise InputValidationError.from_pydantic(err, subject="PlumeCustomer inputs") from None
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -371,7 +373,7 @@ class CustomerProvider(PlumeProviderBase):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """One PATCH for accountId/name/email, one call for the checkpoint; none if unchanged."""
-        old = _with_defaults(olds, None)
+        old = _with_defaults(olds)
         new = self._normalize(news)
         changed = CUSTOMER_DIFF.in_place_changes(_id, old, new)
         outs = {key: old.get(key) for key in OUTPUTS}
@@ -380,7 +382,7 @@ class CustomerProvider(PlumeProviderBase):
         if patch:
             try:
                 update = CustomerUpdate.model_validate(patch)
-            except PydanticValidationError as err:
+            except ValidationError as err:
                 raise InputValidationError.from_pydantic(
                     err, subject=f"update of customer {_id}"
                 ) from None
