@@ -38,7 +38,7 @@ from plume_emulator.options import EmulatorOptions
 
 STARTUP_TIMEOUT = 20.0
 
-__all__ = ["EmulatorProcess", "EmulatorServer", "LabCredentials", "wait_until"]
+__all__ = ["EmulatorProcess", "EmulatorServer", "LabCredentials", "Service", "wait_until"]
 
 
 def wait_until(
@@ -96,7 +96,30 @@ PARTNERS = {
 }
 
 
-class _Controls:
+class Service:
+    """A server a test or a benchmark starts and must stop: ``with Server() as server`` is
+    ``server.start()`` (returning the server once it is healthy), then ``server.stop()``
+    however the block ends. The emulator's runners and the test kit's servers share it."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class _Controls(Service):
     """URL properties and ``/_emulator`` helpers shared by both runners."""
 
     url: str = ""
@@ -172,25 +195,6 @@ class _Controls:
         response = self.http.post("/_emulator/tokens", json=claims)
         response.raise_for_status()
         return str(response.json()["access_token"])
-
-    def start(self) -> Self:
-        """Start the emulator and wait until it is healthy."""
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        """Stop what ``start`` started."""
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class _ThreadServer(uvicorn.Server):

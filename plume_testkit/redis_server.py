@@ -9,10 +9,9 @@ from typing import Self
 
 import redis
 
-from plume_emulator.testing import wait_until
+from plume_emulator.testing import Service, wait_until
 
 from .ports import free_port
-from .service import Service
 
 __all__ = ["RedisServer"]
 

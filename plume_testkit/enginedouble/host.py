@@ -26,8 +26,8 @@ from typing import Any, Self
 import grpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from plume_emulator.testing import Service
 from plume_testkit import REPO_ROOT
-from plume_testkit.service import Service
 
 from .environment import python_env
 from .wire import from_struct, to_struct
