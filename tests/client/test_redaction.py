@@ -298,12 +298,15 @@ def test_filter_keeps_the_traceback_and_stack_redacted(caplog: pytest.LogCapture
     with caplog.at_level(logging.WARNING, logger="plume_provider"):
         try:
             raise RuntimeError("client_secret=hunter22")
-        except RuntimeError:
+        except RuntimeError as err:
+            expected = "".join(traceback.format_exception(err))
             logger.exception("boom")
         logger.warning("here", stack_info=True)
     failed, here = [r for r in caplog.records if r.name == "plume_provider"]
     assert failed.exc_text is not None
     assert failed.exc_text.startswith("Traceback (most recent call last):\n")
     assert failed.exc_text.endswith(f"RuntimeError: client_secret={REDACTED}")
+    # the traceback as Python prints it, only the secret replaced
+    assert failed.exc_text == expected.replace("hunter22", REDACTED).rstrip("\n")
     assert here.stack_info is not None
     assert here.stack_info.startswith("Stack (most recent call last):")

@@ -138,6 +138,13 @@ TABLE: dict[str, Row] = {
         IDEMPOTENT,
         Retry(3.0, E503, Attempt(retries=1, maybe_applied=True)),
     ),
+    "5xx-retry-after-of-one-second-honoured": Row(
+        answer(E503, retry_after=1.0),
+        FRESH,
+        IDEMPOTENT,
+        Retry(1.0, E503, Attempt(retries=1, maybe_applied=True)),
+        jitter=1.0,
+    ),
     "5xx-retry-after-of-the-cap-honoured": Row(
         answer(E503, retry_after=MAX_HONOURED_RETRY_AFTER),
         FRESH,
