@@ -338,7 +338,7 @@ def send_with_retries(
                 raise decision.error
             raise decision.error from cause
         if isinstance(decision, Retry):
-            _log_retry(decision, state, response, policy)
+            _log_retry(decision, state, policy)
             if decision.rate_limited and policy.on_rate_limited is not None:
                 policy.on_rate_limited(decision.delay)
             policy.sleep(decision.delay)
@@ -366,14 +366,9 @@ def _attempt(
     except httpx.TransportError as err:
         token_request = _token_request(err, request)
         error = make_transport_error(
-            err,
-            operation_context=context,
-            method=request.method,
-            path=request.url.path,
-            token_request=token_request,
+            err, operation_context=context, request=request, token_request=token_request
         )
-        sent = False if token_request is not None else _request_sent(err, request)
-        return None, Unanswered(error, sent), err
+        return None, Unanswered(error, _request_sent(err, request)), err
     if response.is_success and not token_failed:
         return response, Answered(response.status_code, None), None
     error_context = _token_context(context) if token_failed else context
@@ -406,14 +401,12 @@ def _rebuilt(
     )
 
 
-def _log_retry(
-    decision: Retry, before: Attempt, response: httpx.Response | None, policy: RetryPolicy
-) -> None:
+def _log_retry(decision: Retry, before: Attempt, policy: RetryPolicy) -> None:
     error = decision.error
     if decision.rate_limited:
         logger.warning(
             "rate limited (HTTP %d on %s %s); waiting %.1f s (%.1f s so far)",
-            response.status_code if response is not None else 0,
+            error.status,
             error.method,
             error.path,
             decision.delay,

@@ -590,11 +590,10 @@ def make_transport_error(
     err: httpx.TransportError,
     *,
     operation_context: OperationContext,
-    method: str,
-    path: str,
+    request: httpx.Request,
     token_request: httpx.Request | None = None,
 ) -> TransportError:
-    """Wrap an httpx transport failure (caller raises it `from err`).
+    """Wrap an httpx transport failure of `request` (caller raises it `from err`).
 
     `token_request` is given when the failed request was the OAuth token request: the message
     then names the token endpoint, not the API call that never went out.
@@ -630,8 +629,8 @@ def make_transport_error(
     return TransportError(
         f"{operation_context.subject} failed",
         status=None,
-        method=method,
-        path=path,
+        method=request.method,
+        path=request.url.path,
         api_message=redact(f"{kind}: {err}" if str(err) else kind),
         hint=hint,
         operation=operation_context.operation,

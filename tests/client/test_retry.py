@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from plume_provider.client import PlumeClient, _retry
+from plume_provider.client import PlumeClient, _auth, _retry
 from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
@@ -307,6 +307,7 @@ def run_loop(
     sleeps: Sleeps,
     idempotent: bool,
     probe: Callable[[], object | None] | None = None,
+    on_rate_limited: Callable[[float], None] | None = None,
 ) -> tuple[int, object]:
     """Run the loop over `outcomes` (one per attempt); (attempts made, result or error)."""
     request = httpx.Request("POST", POST_URL)
@@ -322,7 +323,9 @@ def run_loop(
         outcome.request = request
         return outcome
 
-    policy = _retry.RetryPolicy(max_retries=5, max_rate_limit_wait=60, sleep=sleeps)
+    policy = _retry.RetryPolicy(
+        max_retries=5, max_rate_limit_wait=60, sleep=sleeps, on_rate_limited=on_rate_limited
+    )
     context = OperationContext("register_customer", "register customer accountId=A", {})
     try:
         result: object = _retry.send_with_retries(
@@ -387,3 +390,73 @@ def test_non_idempotent_call_is_resent_when_it_never_left(sleeps: Sleeps) -> Non
     )
     assert attempts == 2
     assert isinstance(result, httpx.Response)
+
+
+TOKEN_REQUEST = httpx.Request("POST", "https://login.plume.test/oauth2/token")
+
+
+def token_lost(_request: httpx.Request) -> Exception:
+    """The OAuth token request (not the API request) timed out: the API call never left."""
+    return httpx.ReadTimeout("token endpoint slow", request=TOKEN_REQUEST)
+
+
+def token_answered_503(_request: httpx.Request) -> Exception:
+    """The token endpoint answered 503 on the way to the API call."""
+    answer = httpx.Response(503, json={"error": {"statusCode": 503, "message": "down"}})
+    answer.request = TOKEN_REQUEST
+    return _auth.TokenEndpointAnswered(answer)
+
+
+@pytest.mark.parametrize("failure", [token_lost, token_answered_503])
+def test_a_token_failure_resends_a_non_idempotent_call_without_asking_the_probe(
+    sleeps: Sleeps, failure: Outcome
+) -> None:
+    """Nothing reached Plume's API, so register is simply sent again: no search, no wait for
+    an answer that cannot exist."""
+    asked: list[int] = []
+
+    def probe() -> object | None:
+        asked.append(1)
+        return None
+
+    attempts, result = run_loop([failure, ok], sleeps=sleeps, idempotent=False, probe=probe)
+    assert (attempts, asked) == (2, [])
+    assert isinstance(result, httpx.Response)
+    assert len(sleeps) == 1
+
+
+def test_a_token_endpoint_that_stays_unreachable_is_named_in_the_error(sleeps: Sleeps) -> None:
+    attempts, result = run_loop([token_lost] * 6, sleeps=sleeps, idempotent=True)
+    assert attempts == 6
+    assert isinstance(result, TransportError)
+    assert "token endpoint https://login.plume.test/oauth2/token unreachable" in str(result)
+    assert (result.method, result.path) == ("POST", "/oauth2/token")
+    assert "PLUME_TOKEN_URL" in result.hint
+
+
+def test_an_api_transport_failure_names_the_call(sleeps: Sleeps) -> None:
+    lost: list[Outcome] = [lambda r: httpx.ReadTimeout("slow", request=r)] * 6
+    attempts, result = run_loop(lost, sleeps=sleeps, idempotent=True)
+    assert attempts == 6
+    assert isinstance(result, TransportError)
+    assert (result.method, result.path) == ("POST", "/api/Customers/register")
+    assert "token endpoint" not in str(result)
+
+
+def test_a_rate_limit_wait_is_reported_to_the_shared_budget_and_logged(
+    sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The other processes of the budget hold back for the same wait (Retry-After: 3)."""
+    blocked: list[float] = []
+    with caplog.at_level("WARNING", logger="plume_provider"):
+        attempts, result = run_loop(
+            [lambda r: waf_block("3"), ok],
+            sleeps=sleeps,
+            idempotent=False,
+            on_rate_limited=blocked.append,
+        )
+    assert attempts == 2
+    assert isinstance(result, httpx.Response)
+    assert blocked == [3.0]
+    assert sleeps == [3.0]
+    assert "rate limited (HTTP 403 on POST /api/Customers/register); waiting 3.0 s" in caplog.text
