@@ -98,9 +98,9 @@ def redact_record(record: logging.LogRecord) -> None:
     except (TypeError, ValueError):
         message = str(record.msg)
     record.msg = redact(message)
-    record.args = None
-    if record.exc_info and record.exc_info[0] is not None:
-        formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+    record.args = ()
+    if record.exc_info and (exc := record.exc_info[1]) is not None:
+        formatted = "".join(traceback.format_exception(exc)).removesuffix("\n")
         record.exc_text = redact(formatted)
         record.exc_info = None
     if record.exc_text:
