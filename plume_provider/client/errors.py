@@ -269,6 +269,9 @@ class TransportError(ApiError):
 
 
 # (operation, status) -> hint template; `{name}` placeholders come from OperationContext.ids.
+CUSTOMER_GONE_HINT = "customer {customer_id} does not exist; it may have been deleted"
+
+
 def account_taken_hint(account_id: str, partner_id: str, customer_id: str | None = None) -> str:
     """The next step when an accountId is already some customer's: adopt, import or rename.
 
@@ -300,14 +303,14 @@ _HINTS: dict[tuple[str, int], str] = {
         "customer {customer_id} is unknown to this partner (Plume answers 401 for other "
         "partners' customers), or " + TOKEN_HINT
     ),
-    ("get_customer", 404): "customer {customer_id} does not exist; it may have been deleted",
-    ("update_customer", 404): "customer {customer_id} does not exist; it may have been deleted",
+    ("get_customer", 404): CUSTOMER_GONE_HINT,
+    ("update_customer", 404): CUSTOMER_GONE_HINT,
     ("update_customer", 409): (
         "accountId {account_id} is already used by another customer of this partner; "
         "choose another accountId"
     ),
     ("update_customer", 422): "check the email (well formed and not already used) and name",
-    ("list_locations", 404): "customer {customer_id} does not exist; it may have been deleted",
+    ("list_locations", 404): CUSTOMER_GONE_HINT,
     ("set_onboarding_checkpoint", 404): (
         "location {location_id} of customer {customer_id} does not exist"
     ),
