@@ -445,7 +445,7 @@ class PlumeClient:
                 f"{err.api_message or 'service unavailable'}); the node is claimed at "
                 f"location {location_id}, check it in Frontline if it does not come online"
             )
-            return confirmed.model_copy(update={"warning": warning, "already_claimed": False})
+            return confirmed.model_copy(update={"warning": warning})
 
         payload = self._json(response)
         items = payload.get("claimed") if isinstance(payload, dict) else None

@@ -99,7 +99,6 @@ class RetryPolicy:
 class RetryTrace:
     """Filled in by `send_with_retries`: what happened on the way to its result."""
 
-    attempts: int = 0
     outcome_unknown: bool = False
     """An attempt may have taken effect without its answer arriving (lost or 5xx answer)."""
 
@@ -322,7 +321,6 @@ def send_with_retries(
     trace = trace if trace is not None else RetryTrace()
     state = Attempt()
     while True:
-        trace.attempts += 1
         response, outcome, cause = _attempt(send, request, context, policy)
         decision = decide(outcome, state, rules, random.random())
         if decision.state.maybe_applied:

@@ -10,6 +10,7 @@ import respx
 
 from plume_provider.client import PlumeClient, _auth, _retry
 from plume_provider.client.errors import (
+    TOKEN_OPERATION,
     ApiError,
     AuthenticationError,
     BadRequestError,
@@ -460,3 +461,19 @@ def test_a_rate_limit_wait_is_reported_to_the_shared_budget_and_logged(
     assert blocked == [3.0]
     assert sleeps == [3.0]
     assert "rate limited (HTTP 403 on POST /api/Customers/register); waiting 3.0 s" in caplog.text
+
+
+def test_a_token_endpoint_that_keeps_rate_limiting_is_named_when_the_wait_is_spent(
+    sleeps: Sleeps,
+) -> None:
+    def token_blocked(_request: httpx.Request) -> Exception:
+        answer = waf_block("30")
+        answer.request = TOKEN_REQUEST
+        return _auth.TokenEndpointAnswered(answer)
+
+    attempts, result = run_loop([token_blocked] * 4, sleeps=sleeps, idempotent=False)
+    assert isinstance(result, RateLimitedError)
+    assert result.operation == TOKEN_OPERATION
+    assert result.path == "/oauth2/token"
+    assert result.waited_seconds == sum(sleeps) == 60.0
+    assert attempts == 3
