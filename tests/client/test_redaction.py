@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from plume_provider.client import PlumeClient
-from plume_provider.client._redaction import REDACTED, logger, redact
+from plume_provider.client._redaction import REDACTED, logger, redact, register_secret
 from plume_provider.client.errors import ConfigurationError, PlumeError
 from plume_provider.client.models import CustomerRegistration
 from plume_provider.client.settings import PlumeSettings
@@ -310,3 +310,32 @@ def test_filter_keeps_the_traceback_and_stack_redacted(caplog: pytest.LogCapture
     assert failed.exc_text == expected.replace("hunter22", REDACTED).rstrip("\n")
     assert here.stack_info is not None
     assert here.stack_info.startswith("Stack (most recent call last):")
+
+
+# -- the registry of secrets seen (values no pattern recognises) -------------------------------
+
+
+def test_a_registered_secret_without_any_pattern_is_redacted_wherever_it_appears() -> None:
+    register_secret("plain-zq7-value")
+    assert redact("sent plain-zq7-value, twice: plain-zq7-value.") == (
+        f"sent {REDACTED}, twice: {REDACTED}."
+    )
+
+
+def test_overlapping_secrets_redact_fully_the_longest_first() -> None:
+    """A secret that extends another (a token and its refreshed form) leaves no tail behind."""
+    register_secret("olap-4411")
+    register_secret("olap-4411-and-more")
+    register_secret("olap-4411-and")
+    assert redact("a olap-4411-and-more b") == f"a {REDACTED} b"
+    assert redact("a olap-4411-and b") == f"a {REDACTED} b"
+    assert redact("a olap-4411 b") == f"a {REDACTED} b"
+
+
+def test_secrets_shorter_than_four_characters_are_not_registered() -> None:
+    """Three characters would redact ordinary words; four is the documented minimum."""
+    register_secret(None)
+    register_secret("")
+    register_secret("q7z")
+    register_secret("k9w2")
+    assert redact("q7z k9w2") == f"q7z {REDACTED}"

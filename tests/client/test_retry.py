@@ -10,6 +10,7 @@ import respx
 
 from plume_provider.client import PlumeClient, _auth, _retry
 from plume_provider.client.errors import (
+    STATIC_TOKEN_HINT,
     TOKEN_OPERATION,
     ApiError,
     AuthenticationError,
@@ -309,6 +310,7 @@ def run_loop(
     idempotent: bool,
     probe: Callable[[], object | None] | None = None,
     on_rate_limited: Callable[[float], None] | None = None,
+    static_token: bool = False,
 ) -> tuple[int, object]:
     """Run the loop over `outcomes` (one per attempt); (attempts made, result or error)."""
     request = httpx.Request("POST", POST_URL)
@@ -325,7 +327,11 @@ def run_loop(
         return outcome
 
     policy = _retry.RetryPolicy(
-        max_retries=5, max_rate_limit_wait=60, sleep=sleeps, on_rate_limited=on_rate_limited
+        max_retries=5,
+        max_rate_limit_wait=60,
+        sleep=sleeps,
+        on_rate_limited=on_rate_limited,
+        static_token=static_token,
     )
     context = OperationContext("register_customer", "register customer accountId=A", {})
     try:
@@ -477,3 +483,12 @@ def test_a_token_endpoint_that_keeps_rate_limiting_is_named_when_the_wait_is_spe
     assert result.path == "/oauth2/token"
     assert result.waited_seconds == sum(sleeps) == 60.0
     assert attempts == 3
+
+
+def test_a_401_with_a_pre_issued_token_says_to_issue_a_new_one(sleeps: Sleeps) -> None:
+    attempts, result = run_loop(
+        [lambda r: plume_error(401)], sleeps=sleeps, idempotent=True, static_token=True
+    )
+    assert attempts == 1
+    assert isinstance(result, AuthenticationError)
+    assert result.hint == STATIC_TOKEN_HINT
