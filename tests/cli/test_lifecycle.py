@@ -1,5 +1,6 @@
 """The lab stack's lifecycle under the real ``pulumi`` CLI: up, unchanged up and preview, rename,
-move, removal, addition, drift and repair, adopt, an invalid fleet, protect/retain, destroy.
+move, a customer replaced by a profile change, removal, addition, drift and repair, adopt, an
+invalid fleet, protect/retain, destroy.
 
 Each test asserts the emulator's live state and calls, and what the CLI tells the user.
 """
@@ -95,6 +96,51 @@ def test_moving_a_node_unclaims_it_before_claiming_it_again(cli_lab: CliLab) -> 
     assert run.changes == {"delete-replaced": 1, "create-replacement": 1, "replace": 1}
     assert cli_lab.mutating_calls() == {("DELETE", NODE): 1, ("POST", NODES): 1}
     assert cli_lab.claimed()["LAB-POD-0001"] == cli_lab.customer_id(CAFE)
+    assert cli_lab.partner()["licenses_in_use"] == 7
+
+
+def test_a_profile_change_replaces_the_customer_and_claims_its_nodes_at_the_new_one(
+    cli_lab: CliLab,
+) -> None:
+    """The replacement of issue 17 on the real engine: Grace (a gateway and a pack) becomes a
+    WorkPass customer. Her nodes are unclaimed while the old customer is still live, the old
+    customer is deleted, the new one registered, and the nodes claimed again at its location."""
+    cli_lab.up()
+    old_id = cli_lab.customer_id(GRACE)
+    serials = [n["serialNumber"] for n in cli_lab.customer(cli_lab.customers, GRACE)["nodes"]]
+    others = {s: owner for s, owner in cli_lab.claimed().items() if s not in serials}
+    cli_lab.emulator.reset_stats()
+    customers = cli_lab.customers
+    cli_lab.customer(customers, GRACE)["profile"] = "smallbusiness"
+    cli_lab.set_customers(customers)
+
+    run = cli_lab.up()
+
+    replaced = 1 + len(serials)
+    assert run.changes == {
+        "delete-replaced": replaced,
+        "create-replacement": replaced,
+        "replace": replaced,
+    }
+    customer_urn = cli_lab.customer_urn(GRACE)
+    deleted = run.steps.index(("delete-replaced", customer_urn))
+    created = run.steps.index(("create-replacement", customer_urn))
+    for serial in serials:
+        urn = cli_lab.node_urn(serial)
+        assert run.steps.index(("delete-replaced", urn)) < deleted, serial
+        assert run.steps.index(("create-replacement", urn)) > created, serial
+    calls = cli_lab.mutating_calls()
+    assert calls[("DELETE", NODE)] == len(serials)
+    assert (calls[("DELETE", CUSTOMER)], calls[("POST", REGISTER)]) == (1, 1)
+    new_id = cli_lab.customer_id(GRACE)
+    assert new_id != old_id
+    live = {c["id"]: c for c in cli_lab.partner()["customers"]}
+    assert old_id not in live
+    [location] = cli_lab.api.get(f"/Customers/{new_id}/locations").json()
+    assert location["profile"] == "smallbusiness"
+    claimed = cli_lab.claimed()
+    assert {s: claimed[s] for s in serials} == dict.fromkeys(serials, new_id)
+    assert {s: owner for s, owner in claimed.items() if s not in serials} == others
     assert cli_lab.partner()["licenses_in_use"] == 7
 
 
