@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -313,29 +314,39 @@ def test_filter_keeps_the_traceback_and_stack_redacted(caplog: pytest.LogCapture
 
 
 # -- the registry of secrets seen (values no pattern recognises) -------------------------------
+# The registry is the process's: each test makes values never seen before, so an earlier
+# registration (another test, an earlier run in the same process) cannot do its work.
+
+
+def fresh(length: int = 12) -> str:
+    """A value no pattern recognises and no earlier call registered."""
+    return "v" + uuid.uuid4().hex[: length - 1]
 
 
 def test_a_registered_secret_without_any_pattern_is_redacted_wherever_it_appears() -> None:
-    register_secret("plain-zq7-value")
-    assert redact("sent plain-zq7-value, twice: plain-zq7-value.") == (
-        f"sent {REDACTED}, twice: {REDACTED}."
-    )
+    secret = fresh()
+    register_secret(secret)
+    assert redact(f"sent {secret}, twice: {secret}.") == f"sent {REDACTED}, twice: {REDACTED}."
 
 
 def test_overlapping_secrets_redact_fully_the_longest_first() -> None:
     """A secret that extends another (a token and its refreshed form) leaves no tail behind."""
-    register_secret("olap-4411")
-    register_secret("olap-4411-and-more")
-    register_secret("olap-4411-and")
-    assert redact("a olap-4411-and-more b") == f"a {REDACTED} b"
-    assert redact("a olap-4411-and b") == f"a {REDACTED} b"
-    assert redact("a olap-4411 b") == f"a {REDACTED} b"
+    short = fresh()
+    register_secret(short)
+    register_secret(f"{short}-and-more")
+    register_secret(f"{short}-and")
+    register_secret(f"0{short}")  # contains the short one, and sorts before it
+    assert redact(f"a {short}-and-more b") == f"a {REDACTED} b"
+    assert redact(f"a {short}-and b") == f"a {REDACTED} b"
+    assert redact(f"a 0{short} b") == f"a {REDACTED} b"
+    assert redact(f"a {short} b") == f"a {REDACTED} b"
 
 
 def test_secrets_shorter_than_four_characters_are_not_registered() -> None:
     """Three characters would redact ordinary words; four is the documented minimum."""
+    three, four = fresh(3), fresh(4)
     register_secret(None)
     register_secret("")
-    register_secret("q7z")
-    register_secret("k9w2")
-    assert redact("q7z k9w2") == f"q7z {REDACTED}"
+    register_secret(three)
+    register_secret(four)
+    assert redact(f"{three} {four}") == f"{three} {REDACTED}"
