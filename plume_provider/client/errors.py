@@ -601,9 +601,11 @@ def make_transport_error(
     `token_request` is given when the failed request was the OAuth token request: the message
     then names the token endpoint, not the API call that never went out.
     """
-    kind = type(err).__name__
+    summary = f"{operation_context.subject} failed"
+    failed, operation = request, operation_context.operation
     if token_request is not None:
-        url = token_url_of(token_request)
+        summary += f": token endpoint {token_url_of(token_request)} unreachable"
+        failed, operation = token_request, TOKEN_OPERATION
         if isinstance(err, httpx.TimeoutException):
             hint = (
                 "the token endpoint did not answer in time (retried already); retry later, "
@@ -614,27 +616,19 @@ def make_transport_error(
                 "cannot reach the token endpoint (retried already); check PLUME_TOKEN_URL "
                 "(plume:tokenUrl) and the network"
             )
-        return TransportError(
-            f"{operation_context.subject} failed: token endpoint {url} unreachable",
-            status=None,
-            method=token_request.method,
-            path=token_request.url.path,
-            api_message=redact(f"{kind}: {err}" if str(err) else kind),
-            hint=hint,
-            operation=TOKEN_OPERATION,
-        )
-    if isinstance(err, httpx.TimeoutException):
+    elif isinstance(err, httpx.TimeoutException):
         hint = "Plume did not answer in time; retry later or raise PLUME_TIMEOUT_SECONDS"
     elif isinstance(err, httpx.ConnectError):
         hint = "cannot connect to Plume; check PLUME_API_URL / PLUME_TOKEN_URL and the network"
     else:
         hint = "the connection dropped before Plume answered; retry later"
+    kind = type(err).__name__
     return TransportError(
-        f"{operation_context.subject} failed",
+        summary,
         status=None,
-        method=request.method,
-        path=request.url.path,
+        method=failed.method,
+        path=failed.url.path,
         api_message=redact(f"{kind}: {err}" if str(err) else kind),
         hint=hint,
-        operation=operation_context.operation,
+        operation=operation,
     )
