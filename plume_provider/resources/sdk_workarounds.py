@@ -18,6 +18,12 @@ runs hit these costs as much as tests do:
   until the program ends, so with CPython's default young-generation threshold the cyclic
   collector runs every few declarations and its older passes walk the whole growing graph.
   The young generation is collected every `GC_YOUNG_THRESHOLD` allocations instead.
+* `QUIET_SDK_DEBUG`: the SDK's runtime (`pulumi/runtime/resource.py` and its neighbours) sends
+  each of its debug lines ("registering resource: …", "resource registration successful: …",
+  four or more per declared resource) to the engine with a blocking `Log` RPC, most of them
+  on the event loop's thread, and the CLI throws them away unless it runs with `--debug`. In
+  those modules `log.debug` sends nothing, unless `SDK_DEBUG_ENV` is set: a user debugging the
+  SDK sets it and runs `pulumi up --debug`. The program's own `pulumi.log` is untouched.
 
 Two more costs are avoided rather than patched: `serialize_provider` leaving a wrapper on the
 pickler per dynamic resource (until declarations fail with `RecursionError`): `serialized`
@@ -39,17 +45,20 @@ import functools
 import gc
 import importlib.metadata
 import logging
+import os
 import pathlib
 import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 __all__ = [
     "CHEAP_STACK_TRACE",
     "GC_YOUNG_THRESHOLD",
     "LINEAR_OUTPUT_WAIT",
+    "QUIET_SDK_DEBUG",
     "RAISED_GC_THRESHOLD",
     "RESOURCE_TYPES_UPSTREAM",
     "VERIFIED",
@@ -57,6 +66,7 @@ __all__ = [
     "install_all",
     "install_cheap_stack_trace",
     "install_linear_output_wait",
+    "install_quiet_sdk_debug",
     "raise_gc_threshold",
     "sdk_version",
 ]
@@ -147,6 +157,12 @@ RAISED_GC_THRESHOLD = Workaround(
         "docs/upstream.md#per-resource-objects-keep-the-collector-busy"
     ),
     check="how many objects the SDK keeps per declared resource",
+)
+QUIET_SDK_DEBUG = Workaround(
+    name="quiet-sdk-debug",
+    replaces="pulumi.log.debug as pulumi.runtime's modules call it",
+    upstream="not filed, docs/upstream.md#every-sdk-debug-line-is-a-blocking-rpc",
+    check="whether pulumi.log.debug still calls engine.Log for every message",
 )
 
 
@@ -243,8 +259,48 @@ def raise_gc_threshold() -> None:
         gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+SDK_DEBUG_ENV = "PLUME_FLEET_SDK_DEBUG"
+"""Set (to anything but empty), the SDK's runtime sends its debug lines to the engine again."""
+
+QUIET_MODULES = (
+    "pulumi.runtime.resource",
+    "pulumi.runtime.rpc",
+    "pulumi.runtime.rpc_manager",
+    "pulumi.runtime.stack",
+    "pulumi.runtime.invoke",
+    "pulumi.runtime._callbacks",
+)
+"""The SDK modules whose `log.debug` lines stay in the program."""
+
+
+class _LogWithoutDebug:
+    """`pulumi.log` as the SDK's runtime sees it, except that debug lines are dropped."""
+
+    def __init__(self, log: ModuleType) -> None:
+        self._log = log
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+    @staticmethod
+    def debug(*args: Any, **kwargs: Any) -> None:
+        """Dropped: the CLI shows these only with `--debug` (then set `SDK_DEBUG_ENV`)."""
+
+
+def install_quiet_sdk_debug() -> None:
+    """Keep the SDK runtime's debug lines out of the engine, unless asked (idempotent)."""
+    if os.environ.get(SDK_DEBUG_ENV) or not QUIET_SDK_DEBUG.applies():
+        return
+    for name in QUIET_MODULES:
+        module = importlib.import_module(name)
+        log = getattr(module, "log", None)
+        if isinstance(log, ModuleType):
+            setattr(module, "log", _LogWithoutDebug(log))  # noqa: B010 (patching on purpose)
+
+
 def install_all() -> None:
     """Every workaround a declaration needs before the SDK registers it (idempotent)."""
     install_linear_output_wait()
     install_cheap_stack_trace()
     raise_gc_threshold()
+    install_quiet_sdk_debug()

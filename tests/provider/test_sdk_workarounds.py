@@ -40,10 +40,14 @@ from plume_provider.resources.sdk_workarounds import (
     CHEAP_STACK_TRACE,
     GC_YOUNG_THRESHOLD,
     LINEAR_OUTPUT_WAIT,
+    QUIET_MODULES,
+    QUIET_SDK_DEBUG,
     RAISED_GC_THRESHOLD,
     RESOURCE_TYPES_UPSTREAM,
+    SDK_DEBUG_ENV,
     Workaround,
     install_linear_output_wait,
+    install_quiet_sdk_debug,
     raise_gc_threshold,
 )
 
@@ -433,6 +437,86 @@ def test_canary_the_sdk_s_resources_leave_the_collector_mostly_idle() -> None:
     assert len(collections) <= DECLARED // 10
 
 
+# -- the SDK's debug lines ---------------------------------------------------------------------
+
+
+class _RecordingEngine:
+    """An engine that records what the program logs to it."""
+
+    def __init__(self) -> None:
+        self.logged: list[tuple[int, str]] = []
+
+    def Log(self, request: Any) -> None:
+        self.logged.append((request.severity, request.message))
+
+
+@pytest.fixture
+def recording_engine(monkeypatch: pytest.MonkeyPatch) -> _RecordingEngine:
+    engine = _RecordingEngine()
+    monkeypatch.setattr(settings, "get_engine", lambda: engine)
+    return engine
+
+
+def _sdk_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every quiet module's `log` back to the SDK's own `pulumi.log`."""
+    for name in QUIET_MODULES:
+        monkeypatch.setattr(sys.modules[name], "log", pulumi.log)
+
+
+def test_declaring_a_plume_resource_sends_none_of_the_sdk_s_debug_lines_to_the_engine(
+    monkeypatch: pytest.MonkeyPatch, recording_engine: _RecordingEngine
+) -> None:
+    _sdk_logs(monkeypatch)
+    monkeypatch.delenv(SDK_DEBUG_ENV, raising=False)
+    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
+    monkeypatch.setattr(settings, "get_engine", lambda: recording_engine)
+    PlumeCustomer("customer-Q-1", PlumeCustomerArgs(account_id="Q-1"))
+    pulumi.log.debug("the program's own debug line")
+    pulumi.log.info("the program's own info line")
+    messages = [message for _, message in recording_engine.logged]
+    assert not [m for m in messages if "customer-Q-1" in m or "plume:Customer" in m]
+    assert messages[-2:] == ["the program's own debug line", "the program's own info line"]
+
+
+def test_with_the_sdk_debug_variable_set_the_sdk_s_debug_lines_reach_the_engine(
+    monkeypatch: pytest.MonkeyPatch, recording_engine: _RecordingEngine
+) -> None:
+    _sdk_logs(monkeypatch)
+    monkeypatch.setenv(SDK_DEBUG_ENV, "1")
+    install_quiet_sdk_debug()
+    assert all(sys.modules[name].log is pulumi.log for name in QUIET_MODULES)
+    sys.modules["pulumi.runtime.resource"].log.debug("registering resource: ty=x")
+    assert recording_engine.logged == [
+        (pulumi.runtime.proto.engine_pb2.DEBUG, "registering resource: ty=x")
+    ]
+
+
+def test_quiet_sdk_debug_keeps_every_other_log_call_of_the_sdk(
+    monkeypatch: pytest.MonkeyPatch, recording_engine: _RecordingEngine
+) -> None:
+    _sdk_logs(monkeypatch)
+    monkeypatch.delenv(SDK_DEBUG_ENV, raising=False)
+    install_quiet_sdk_debug()
+    install_quiet_sdk_debug()
+    sdk_log = sys.modules["pulumi.runtime.resource"].log
+    assert sdk_log is not pulumi.log
+    sdk_log.debug("dropped")
+    sdk_log.warn("a warning the SDK gives")
+    assert recording_engine.logged == [
+        (pulumi.runtime.proto.engine_pb2.WARNING, "a warning the SDK gives")
+    ]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=QUIET_SDK_DEBUG.upstream)
+def test_canary_the_sdk_sends_a_debug_line_only_to_an_engine_that_shows_it(
+    recording_engine: _RecordingEngine,
+) -> None:
+    """The engine shows debug lines only under `--debug`; the SDK's `pulumi.log.debug` should
+    not make a blocking RPC for each one when it is not."""
+    pulumi.log.debug("registering resource: ty=x")
+    assert recording_engine.logged == []
+
+
 # -- outside the verified SDK versions: nothing patched, one warning ---------------------------
 
 
@@ -453,6 +537,14 @@ def _untouched_stack_trace(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool
     return lambda: resource._get_stack_trace is sdk
 
 
+def _untouched_sdk_debug(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    _sdk_logs(monkeypatch)
+    monkeypatch.delenv(SDK_DEBUG_ENV, raising=False)
+    install_quiet_sdk_debug()
+    install_quiet_sdk_debug()
+    return lambda: all(sys.modules[name].log is pulumi.log for name in QUIET_MODULES)
+
+
 def _untouched_gc_threshold(_monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
     gc.set_threshold(700, 10, 10)
     raise_gc_threshold()
@@ -466,6 +558,7 @@ def _untouched_gc_threshold(_monkeypatch: pytest.MonkeyPatch) -> Callable[[], bo
         (LINEAR_OUTPUT_WAIT, _untouched_output_wait),
         (CHEAP_STACK_TRACE, _untouched_stack_trace),
         (RAISED_GC_THRESHOLD, _untouched_gc_threshold),
+        (QUIET_SDK_DEBUG, _untouched_sdk_debug),
     ],
     ids=lambda value: value.name if isinstance(value, Workaround) else "",
 )
@@ -494,4 +587,5 @@ def test_the_installed_sdk_is_one_the_workarounds_were_verified_on() -> None:
     source, then widen `VERIFIED` (or drop what the new SDK fixed, as its canary says)."""
     low, high = sdk_workarounds.VERIFIED
     assert low <= sdk_workarounds.sdk_version() < high
-    assert all(w.applies() for w in (LINEAR_OUTPUT_WAIT, CHEAP_STACK_TRACE, RAISED_GC_THRESHOLD))
+    workarounds = (LINEAR_OUTPUT_WAIT, CHEAP_STACK_TRACE, RAISED_GC_THRESHOLD, QUIET_SDK_DEBUG)
+    assert all(w.applies() for w in workarounds)
