@@ -325,6 +325,38 @@ def run_pilot(cli: Path, workdir: Path, options: CliOptions, customers: int = 50
     return Pilot(customers, phases)
 
 
+@dataclass
+class SweepRun:
+    """``up`` and ``destroy`` of one fleet with ``--parallel`` set to ``parallel``."""
+
+    parallel: int
+    latency_ms: float
+    customers: int
+    phases: dict[str, Phase]
+
+
+def run_sweep(
+    emulator: EmulatorProcess,
+    latency: float,
+    cli: Path,
+    workdir: Path,
+    customers: int,
+    options: CliOptions,
+) -> SweepRun:
+    emulator.reset()
+    root = Path(tempfile.mkdtemp(prefix=f"sweep-{options.parallel}-", dir=workdir))
+    stack = cli_stack(cli, root, stack_config(emulator, fleet(customers), 0), options)
+    phases: dict[str, Phase] = {}
+    for op in PILOT_PHASES:
+        phases[op] = phase = timed(stack, op, emulator, options)
+        print(
+            f"    --parallel {options.parallel:<3} {op:<8} {phase.seconds:7.2f} s"
+            f"  in flight {phase.in_flight_peak} / {phase.mean_in_flight:.1f}",
+            flush=True,
+        )
+    return SweepRun(options.parallel, latency, customers, phases)
+
+
 # -- reporting -------------------------------------------------------------------------------
 
 
@@ -502,54 +534,88 @@ def cpu_rows(cells: list[Cell]) -> list[str]:
     return ["", *lines]
 
 
-def report(cells: list[Cell], pilot: Pilot | None) -> str:
+def sweep_rows(cells: list[Cell], sweep: list[SweepRun]) -> list[str]:
+    """`--parallel` against the CLI's default (the cells of the same size and latency)."""
+    if not sweep:
+        return []
+    lines = [
+        "| `--parallel` | latency | customers | up s | destroy s | in flight in up: peak / mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    runs = [(f"{s.parallel}", s.latency_ms, s.customers, s.phases) for s in sweep]
+    keys = {(s.latency_ms, s.customers) for s in sweep}
+    runs += [
+        ("default", c.latency_ms, c.customers, c.cli)
+        for c in cells
+        if (c.latency_ms, c.customers) in keys
+    ]
+    for parallel, latency, customers, phases in runs:
+        up, down = phases["up"], phases["destroy"]
+        lines.append(
+            f"| {parallel} | {latency:g} ms | {customers} | {up.seconds:.1f} | {down.seconds:.1f} "
+            f"| {up.in_flight_peak} / {up.mean_in_flight:.1f} |"
+        )
+    return ["", *lines]
+
+
+def report(cells: list[Cell], pilot: Pilot | None, sweep: list[SweepRun] | None = None) -> str:
     lines = ["| target | measured | met? |", "|---|---|---|"]
     lines += [f"| {t} | {m} | {ok} |" for t, m, ok in targets(cells, pilot)]
     lines += ["", *rows(cells), *scaling_rows(cells), *memory_rows(cells, pilot)]
-    lines += cpu_rows(cells)
+    lines += cpu_rows(cells) + sweep_rows(cells, sweep or [])
     return "\n".join(lines) + "\n"
 
 
-def write_docs(cells: list[Cell], pilot: Pilot | None, command: str) -> None:
+def write_docs(cells: list[Cell], pilot: Pilot | None, sweep: list[SweepRun], command: str) -> None:
     template = (REPO_ROOT / "bench" / "performance.md.in").read_text()
     machine = (
         f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
     )
     text = template.replace("{{COMMAND}}", command).replace("{{MACHINE}}", machine)
-    DOCS.write_text(text.replace("{{RESULTS}}", report(cells, pilot).rstrip("\n")))
+    DOCS.write_text(text.replace("{{RESULTS}}", report(cells, pilot, sweep).rstrip("\n")))
 
 
 def load_cells(raw: list[dict[str, Any]]) -> list[Cell]:
     """Cells from the `--json` document."""
-
-    def phases(items: dict[str, Any]) -> dict[str, Phase]:
-        return {op: Phase(**values) for op, values in items.items()}
 
     return [
         Cell(
             item["latency_ms"],
             item["customers"],
             item["resources"],
-            phases(item["cli"]),
-            phases(item["baseline"]),
+            _phases(item["cli"]),
+            _phases(item["baseline"]),
             StateCheck(**item["state"]) if item.get("state") else None,
         )
         for item in raw
     ]
 
 
-def rerender(path: Path, *, write: bool) -> int:
-    """Print (and write) the results saved by `--json`, running nothing."""
-    saved = json.loads(path.read_text())
-    cells = load_cells(saved["cells"])
-    raw_pilot = saved.get("pilot")
-    pilot = None
-    if raw_pilot:
-        phases = {op: Phase(**values) for op, values in raw_pilot["phases"].items()}
-        pilot = Pilot(raw_pilot["customers"], phases)
-    print(report(cells, pilot))
+def _phases(items: dict[str, Any]) -> dict[str, Phase]:
+    return {op: Phase(**values) for op, values in items.items()}
+
+
+def rerender(paths: list[Path], *, write: bool) -> int:
+    """Print (and write) the results saved by `--json` (several runs merged: their cells and
+    sweeps in order, the first pilot), running nothing."""
+    cells: list[Cell] = []
+    sweep: list[SweepRun] = []
+    pilot: Pilot | None = None
+    commands: list[str] = []
+    for path in paths:
+        saved = json.loads(path.read_text())
+        commands.append(saved.get("command", "?"))
+        cells += load_cells(saved["cells"])
+        sweep += [
+            SweepRun(r["parallel"], r["latency_ms"], r["customers"], _phases(r["phases"]))
+            for r in saved.get("sweep", [])
+        ]
+        raw_pilot = saved.get("pilot")
+        if raw_pilot and pilot is None:
+            pilot = Pilot(raw_pilot["customers"], _phases(raw_pilot["phases"]))
+    print(report(cells, pilot, sweep))
     if write:
-        write_docs(cells, pilot, saved.get("command", "?"))
+        write_docs(cells, pilot, sweep, " and ".join(commands))
     return 0
 
 
@@ -595,13 +661,22 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="pass --parallel N to every CLI operation but preview (0: the CLI's default)",
     )
+    parser.add_argument(
+        "--parallel-sweep",
+        default="",
+        help="also run up and destroy of --sweep-customers at the last latency with each of "
+        "these --parallel values (e.g. 2,4,16,32)",
+    )
+    parser.add_argument("--sweep-customers", type=int, default=500)
     parser.add_argument("--write-docs", action="store_true", help="rewrite docs/performance.md")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     parser.add_argument(
         "--from-json",
         type=Path,
+        nargs="+",
         default=None,
-        help="run nothing: print (and with --write-docs write) the results saved by --json",
+        help="run nothing: print (and with --write-docs write) the results saved by --json "
+        "(several files: merged)",
     )
     args = parser.parse_args(args_in)
     if args.from_json is not None:
@@ -614,9 +689,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     options = CliOptions(skip_checkpoints=args.skip_checkpoints, parallel=args.parallel)
     workdir = Path(tempfile.mkdtemp(prefix="plume-bench-"))
-    inventory = inventory_file(workdir / "inventory.json", max(sizes, default=1))
+    parallels = [int(p) for p in args.parallel_sweep.split(",") if p]
+    inventory = inventory_file(
+        workdir / "inventory.json", max([*sizes, args.sweep_customers if parallels else 1])
+    )
     cells: list[Cell] = []
-    for latency in latencies if sizes else []:
+    sweep: list[SweepRun] = []
+    for latency in latencies if sizes or parallels else []:
         emulator = EmulatorProcess(inventory=inventory, waf_limit=0, latency_ms=latency, reset=True)
         emulator.start()
         try:
@@ -624,16 +703,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"latency {latency:g} ms, {size} customers x {NODES_PER_CUSTOMER}", flush=True
                 )
-                cells.append(
-                    run_cell(
-                        emulator,
-                        latency,
-                        cli,
-                        workdir,
-                        size,
-                        options,
-                    )
-                )
+                cells.append(run_cell(emulator, latency, cli, workdir, size, options))
+            if latency == latencies[-1]:
+                for parallel in parallels:
+                    print(f"latency {latency:g} ms, --parallel {parallel}", flush=True)
+                    swept = CliOptions(options.skip_checkpoints, parallel)
+                    size = args.sweep_customers
+                    sweep.append(run_sweep(emulator, latency, cli, workdir, size, swept))
         finally:
             emulator.stop()
     pilot = None
@@ -645,17 +721,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         pilot = run_pilot(cli, workdir, options, args.pilot_customers)
     print()
-    print(report(cells, pilot))
+    print(report(cells, pilot, sweep))
     command = " ".join(["bench/provision.py", *args_in])
     if args.json is not None:
         document = {
             "command": command,
             "cells": [asdict(c) for c in cells],
             "pilot": asdict(pilot) if pilot else None,
+            "sweep": [asdict(s) for s in sweep],
         }
         args.json.write_text(json.dumps(document, indent=1))
     if args.write_docs:
-        write_docs(cells, pilot, command)
+        write_docs(cells, pilot, sweep, command)
         print(f"wrote {DOCS.relative_to(REPO_ROOT)}")
     return 0
 
