@@ -26,7 +26,7 @@ from plume_provider.fleet import (
     load_fleet,
     shrink_problem,
 )
-from plume_provider.fleet.stack_config import fleet_config
+from plume_provider.fleet.stack_config import fleet_config, refuse_plaintext_credentials
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
 
 
@@ -65,6 +65,7 @@ async def previous_wave() -> int | None:
 
 async def main() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
+    refuse_plaintext_credentials()
     fleet = load_fleet(fleet_config(pulumi.Config()))
     if fleet.uses_waves:
         refused = shrink_problem(fleet, await previous_wave())

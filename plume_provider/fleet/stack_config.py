@@ -8,18 +8,23 @@ host hands the program (`pulumi.runtime.set_all_config`, which keeps it in the p
 environment JSON (`pulumi.runtime.get_config_env`). Per-key `PULUMI_CONFIG_<KEY>` variables
 cannot be mapped back to a key's spelling, so they are not listed (their values are still read
 when the key is known).
+
+`refuse_plaintext_credentials` stops the program before it declares anything when a credential
+is set without `--secret` (`resources.config.plaintext_credentials` says which and why).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from plume_provider.client.errors import ConfigurationError
 from plume_provider.fleet.model import FLEET_CONFIG_KEYS
+from plume_provider.resources.config import CONFIG_KEYS, plaintext_credentials
 
 if TYPE_CHECKING:
     import pulumi
 
-__all__ = ["declared_keys", "fleet_config"]
+__all__ = ["declared_keys", "fleet_config", "refuse_plaintext_credentials"]
 
 
 def declared_keys(namespace: str) -> set[str]:
@@ -36,3 +41,18 @@ def fleet_config(config: pulumi.Config) -> dict[str, str | None]:
     (None when unset), for `load_fleet`: it reports the unknown ones."""
     keys = declared_keys(config.name) | set(FLEET_CONFIG_KEYS)
     return {key: config.get(key) for key in sorted(keys)}
+
+
+def refuse_plaintext_credentials() -> None:
+    """Raise `ConfigurationError` listing every `plume:*` credential the stack sets in plain
+    text for an API off this machine; do nothing otherwise."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {key: runtime_config.get_config(key) for key in CONFIG_KEYS}
+    problems = plaintext_credentials(values, runtime_config.is_config_secret)
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise ConfigurationError(
+            f"the stack's config holds {len(problems)} credential(s) in plain text; nothing "
+            f"was declared or sent to Plume:\n{listing}"
+        )

@@ -6,14 +6,23 @@ camelCase: `api_url` is `plume:apiUrl`, `client_secret` is `plume:clientSecret`,
 wins; a key left out (or empty) falls back to the `PLUME_*` environment variable, then to the
 settings default. Values arrive as strings (secrets already decrypted by the dynamic-provider
 host) and are coerced by the settings model.
+
+A credential key set in plain text (`pulumi config set` without `--secret`) is refused by the
+program (`plaintext_credentials`) unless the API is this machine's (the lab emulator, whose
+seed credentials the lab stacks carry openly): the engine keeps every key of the stack's config
+in the state, as the inputs of the dynamic provider, so a plain-text credential would be stored
+unencrypted in the state of every update, as well as in the stack file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.client.errors import ConfigurationError
@@ -22,8 +31,10 @@ from plume_provider.client.settings import PlumeSettings
 __all__ = [
     "CONFIG_KEYS",
     "CONFIG_NAMESPACE",
+    "CREDENTIAL_KEYS",
     "ConfigSource",
     "config_values",
+    "plaintext_credentials",
     "settings_from_config",
 ]
 
@@ -33,6 +44,13 @@ CONFIG_KEYS: dict[str, str] = {
     f"{CONFIG_NAMESPACE}:{to_camel(name)}": name for name in PlumeSettings.model_fields
 }
 """Stack-config key (`plume:apiUrl`) -> `PlumeSettings` field name (`api_url`)."""
+
+CREDENTIAL_KEYS: tuple[str, ...] = tuple(
+    key
+    for key, name in CONFIG_KEYS.items()
+    if SecretStr in getattr(PlumeSettings.model_fields[name].annotation, "__args__", ())
+)
+"""The keys whose settings field is a secret (`plume:clientSecret`, `plume:authHeader`, ...)."""
 
 
 class ConfigSource(Protocol):
@@ -81,3 +99,43 @@ def settings_from_config(config: ConfigSource | Mapping[str, Any] | None = None)
         raise ConfigurationError(
             "invalid Plume provider settings: " + "; ".join(problems)
         ) from None
+
+
+def _is_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_credentials(
+    config: ConfigSource | Mapping[str, Any], is_secret: Callable[[str], bool]
+) -> list[str]:
+    """One problem per credential key set in `config` in plain text (`is_secret(key)` false),
+    unless the API (`plume:apiUrl`, else `PLUME_API_URL`, else the default) is on this machine.
+
+    A `plume:rateLimitUrl` counts only when it carries a password. The problems name the key and
+    what to run, never the value.
+    """
+    values = config_values(config)
+    api_url = values.get("api_url") or os.environ.get("PLUME_API_URL", "").strip()
+    if _is_this_machine(api_url or str(PlumeSettings.model_fields["api_url"].default)):
+        return []
+    problems = []
+    for key in CREDENTIAL_KEYS:
+        field = CONFIG_KEYS[key]
+        value = values.get(field)
+        if value is None or is_secret(key):
+            continue
+        if field == "rate_limit_url" and urlsplit(value).password is None:
+            continue
+        problems.append(
+            f"{key} is set in plain text: Pulumi would store it unencrypted in the stack file "
+            f"and in the state of every update. Set it as a secret: `pulumi config set --secret "
+            f"{key} <value>` (or leave it out of the stack and export "
+            f"PLUME_{field.upper()} in the shell that runs pulumi)"
+        )
+    return problems

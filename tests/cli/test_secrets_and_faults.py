@@ -184,3 +184,28 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
     assert cli_lab.partner()["licenses_in_use"] == 7
     assert not cli_lab.export()["deployment"].get("pending_operations")
     assert cli_lab.up().changes == {}
+
+
+def test_a_plain_text_credential_for_a_remote_api_is_refused_before_anything_is_declared(
+    cli_lab: CliLab,
+) -> None:
+    """The engine would keep a credential set without ``--secret`` unencrypted in the state (as
+    the default dynamic provider's input): against an API off this machine, the program stops
+    first, names the key and the command, and never shows the value."""
+    remote = "https://plume-cloud.invalid"
+    cli_lab.config.update({"plume:apiUrl": f"{remote}/api", "plume:tokenUrl": f"{remote}/t"})
+
+    refused = cli_lab.preview(check=False)
+
+    assert refused.returncode != 0
+    assert "plume:clientSecret is set in plain text" in refused.output
+    assert "pulumi config set --secret plume:clientSecret <value>" in refused.output
+    assert cli_lab.credentials.client_secret not in refused.output
+    assert refused.changes == {}
+
+    secret = cli_lab.config.pop("plume:clientSecret")
+    cli_lab.write_config()
+    cli_lab.pulumi("config", "set", "--secret", "plume:clientSecret", secret, "--stack", "lab")
+    planned = cli_lab.preview()
+    assert planned.changes == {"create": 10}
+    assert cli_lab.emulator.stats()["tokens_issued"] == 0

@@ -7,7 +7,13 @@ from pulumi.dynamic.config import Config
 
 from plume_provider.client.errors import ConfigurationError
 from plume_provider.resources import CustomerProvider
-from plume_provider.resources.config import CONFIG_KEYS, config_values, settings_from_config
+from plume_provider.resources.config import (
+    CONFIG_KEYS,
+    CREDENTIAL_KEYS,
+    config_values,
+    plaintext_credentials,
+    settings_from_config,
+)
 
 from .conftest import configure
 
@@ -73,3 +79,66 @@ def test_configure_rebuilds_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert provider.default_partner_id() == "env-partner"
     configure(provider, {"plume:partnerId": "cfg-partner"})
     assert provider.default_partner_id() == "cfg-partner"
+
+
+REMOTE = "https://partner.plume.example/api"
+CREDENTIALS = {
+    "plume:authHeader": "Basic c2VjcmV0LXZhbHVl",
+    "plume:clientSecret": "client-secret-value",
+    "plume:token": "token-value",
+    "plume:rateLimitUrl": "redis://:redis-password@ci-redis:6379/0",
+}
+
+
+def test_the_credential_keys_are_the_secret_settings() -> None:
+    assert set(CREDENTIAL_KEYS) == set(CREDENTIALS)
+
+
+@pytest.mark.parametrize("key", sorted(CREDENTIALS))
+def test_a_credential_in_plain_text_for_a_remote_api_is_a_problem_naming_the_key(
+    key: str,
+) -> None:
+    problems = plaintext_credentials(
+        {"plume:apiUrl": REMOTE, key: CREDENTIALS[key]}, lambda _: False
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{key} is set in plain text")
+    assert f"pulumi config set --secret {key} <value>" in problems[0]
+    assert f"PLUME_{CONFIG_KEYS[key].upper()}" in problems[0]
+    assert CREDENTIALS[key] not in problems[0]
+    assert "redis-password" not in problems[0]
+
+
+def test_credentials_set_as_secrets_are_no_problem() -> None:
+    config = {"plume:apiUrl": REMOTE, **CREDENTIALS}
+    assert plaintext_credentials(config, lambda key: key in CREDENTIALS) == []
+    assert len(plaintext_credentials(config, lambda key: key != "plume:token")) == 1
+
+
+@pytest.mark.parametrize(
+    "api_url", ["http://127.0.0.1:8765/api", "http://localhost:9/api", "http://[::1]:80/api"]
+)
+def test_plain_text_credentials_for_the_emulator_on_this_machine_are_allowed(
+    api_url: str,
+) -> None:
+    assert plaintext_credentials({"plume:apiUrl": api_url, **CREDENTIALS}, lambda _: False) == []
+
+
+def test_without_an_api_url_the_default_lab_emulator_allows_plain_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PLUME_API_URL", raising=False)
+    assert plaintext_credentials(dict(CREDENTIALS), lambda _: False) == []
+
+
+def test_the_api_url_of_the_environment_counts_when_the_stack_sets_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLUME_API_URL", REMOTE)
+    problems = plaintext_credentials({"plume:clientSecret": "x-secret"}, lambda _: False)
+    assert [p.split(" ", 1)[0] for p in problems] == ["plume:clientSecret"]
+
+
+def test_a_rate_limit_url_without_a_password_is_no_credential() -> None:
+    config = {"plume:apiUrl": REMOTE, "plume:rateLimitUrl": "redis://ci-redis:6379/0"}
+    assert plaintext_credentials(config, lambda _: False) == []
