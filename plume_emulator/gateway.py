@@ -221,9 +221,15 @@ class Gateway:
     async def _inject(
         self, rule: FaultRuleBody, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        """Answer ``rule`` instead of (or, with ``apply``, after) the real operation."""
+        """Answer ``rule`` instead of (or, with ``apply``, after) the real operation.
+
+        A delay holds a request that has arrived whole: its body is read before the wait, so a
+        client that gives up meanwhile does not undo it, and a delay-only rule performs the
+        operation late (as a server does that has read the request), POST or DELETE alike."""
         captured = await self._capture(scope, receive) if rule.apply else None
         if rule.delay_ms:
+            if captured is None:
+                receive = await _received(receive)
             await asyncio.sleep(rule.delay_ms / 1000.0)
         extra = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in rule.headers.items()
@@ -243,6 +249,30 @@ class Gateway:
             return
         body = _fault_body(scope["path"], scope["method"], rule.status, applied=rule.apply)
         await send_bytes(send, rule.status, body, extra)
+
+
+async def _received(receive: Receive) -> Receive:
+    """Read the request's body now; the ``receive`` returned hands it over again, then
+    whatever the connection says next (a body past the limit fails there, as it would have)."""
+    messages: list[Message] = []
+    too_large: BodyTooLarge | None = None
+    try:
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+    except BodyTooLarge as err:
+        too_large = err
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        if too_large is not None:
+            raise too_large
+        return await receive()
+
+    return replay
 
 
 def _content_length(scope: Scope) -> int | None:

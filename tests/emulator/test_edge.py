@@ -142,6 +142,30 @@ def test_delay_only_rule_answers_normally_late(api: Api, emulator: EmulatorServe
     assert time.perf_counter() - start >= 0.15
 
 
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_delay_only_rule_performs_the_operation_after_the_client_gave_up(
+    api: Api, emulator: EmulatorServer, method: str
+) -> None:
+    # A request that has arrived whole is performed, however long it is held: the late claim
+    # or unclaim of a client that timed out (and retries) is what the soak's delays stand for.
+    customer = api.customer()
+    if method == "DELETE":
+        api.claim(customer, "LAB-GW-0001")
+    emulator.set_faults([{"method": method, "path": NODES + "*", "delay_ms": 400}])
+    path = api.nodes_path(customer)
+    body: dict[str, str] | None = {"serialNumber": "LAB-GW-0001"}
+    if method == "DELETE":
+        path, body = f"{path}/LAB-GW-0001", None
+    with pytest.raises(httpx.ReadTimeout):
+        api.http.request(method, path, json=body, timeout=0.1)
+    before, wanted = ([], ["LAB-GW-0001"]) if method == "POST" else (["LAB-GW-0001"], [])
+    assert claimed_serials(emulator) == before
+    deadline = time.monotonic() + 10
+    while claimed_serials(emulator) != wanted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert claimed_serials(emulator) == wanted
+
+
 def test_times_counts_down_and_is_listed(api: Api, emulator: EmulatorServer) -> None:
     emulator.set_faults(
         [{"method": "GET", "path": "/api/Partners/nodes/{serialNumber}", "status": 502, "times": 2}]
