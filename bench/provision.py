@@ -41,6 +41,7 @@ if str(REPO_ROOT) not in sys.path:
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
 from bench.processes import ROLES, ProcessSampler  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
+from plume_provider.fleet import write_fleet_file  # noqa: E402
 from plume_testkit.cli import CliStack, find_cli  # noqa: E402
 
 DOCS = REPO_ROOT / "docs" / "performance.md"
@@ -91,9 +92,18 @@ def inventory_file(path: Path, customers: int) -> Path:
     return path
 
 
-def stack_config(
-    emulator: EmulatorProcess, customers: list[dict[str, Any]], rps: float
-) -> dict[str, Any]:
+FLEET_FILE = "fleets/bench.json"
+"""Where each stack's fleet is, in its project: a fleet of 2,000 customers does not fit in the
+stack config (the CLI hands the config to the program in one environment variable, and Linux
+caps one at 128 KiB: `argument list too long`), so every size is given as a fleet file, as a
+pilot's CRM export would be."""
+
+
+def write_fleet(stack: CliStack, customers: list[dict[str, Any]]) -> None:
+    write_fleet_file(stack.project / FLEET_FILE, customers)
+
+
+def stack_config(emulator: EmulatorProcess, rps: float) -> dict[str, Any]:
     return {
         "plume:apiUrl": emulator.api_url,
         "plume:tokenUrl": emulator.token_url,
@@ -102,7 +112,7 @@ def stack_config(
         "plume:requestsPerSecond": f"{rps:g}",
         "plume-fleet:protect": False,
         "plume-fleet:retainOnDelete": False,
-        "plume-fleet:customers": customers,
+        "plume-fleet:fleetFile": FLEET_FILE,
     }
 
 
@@ -239,14 +249,15 @@ def run_cell(
     emulator.reset()
     declared = fleet(customers)
     root = Path(tempfile.mkdtemp(prefix=f"cell-{customers}-", dir=workdir))
-    config = stack_config(emulator, declared, 0)
-    stack = cli_stack(cli, root, config, options)
+    stack = cli_stack(cli, root, stack_config(emulator, 0), options)
+    write_fleet(stack, declared)
     phases: dict[str, Phase] = {}
     state: StateCheck | None = None
     for op in PHASES:
         if op == "update":
             for spec in declared:
                 spec["name"] = f"{spec['name']} (renamed)"
+            write_fleet(stack, declared)
         verb = {"unchanged up": "up", "update": "up"}.get(op, op)
         phases[op] = phase = timed(stack, verb, emulator, options)
         cpu = ", ".join(f"{role} {s:.1f}" for role, s in phase.cpu_seconds.items())
@@ -311,8 +322,8 @@ def run_pilot(cli: Path, workdir: Path, options: CliOptions, customers: int = 50
     phases: dict[str, Phase] = {}
     try:
         root = Path(tempfile.mkdtemp(prefix="pilot-", dir=workdir))
-        config = stack_config(emulator, fleet(customers), RATE)
-        stack = cli_stack(cli, root, config, options)
+        stack = cli_stack(cli, root, stack_config(emulator, RATE), options)
+        write_fleet(stack, fleet(customers))
         for op in PILOT_PHASES:
             phases[op] = phase = timed(stack, op, emulator, options)
             print(
@@ -345,7 +356,8 @@ def run_sweep(
 ) -> SweepRun:
     emulator.reset()
     root = Path(tempfile.mkdtemp(prefix=f"sweep-{options.parallel}-", dir=workdir))
-    stack = cli_stack(cli, root, stack_config(emulator, fleet(customers), 0), options)
+    stack = cli_stack(cli, root, stack_config(emulator, 0), options)
+    write_fleet(stack, fleet(customers))
     phases: dict[str, Phase] = {}
     for op in PILOT_PHASES:
         phases[op] = phase = timed(stack, op, emulator, options)
