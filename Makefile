@@ -53,7 +53,9 @@ unit: $(STAMP) ## pytest only (builds the pinned Pulumi CLI first when Go is the
 
 test: lint typecheck unit ## The whole check: lint, types and every test
 
-bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (BENCH_ARGS="--write-docs", "--with-2000", "--rate-limited", "--engine double"; with --write-docs it updates docs/performance.md)
+BENCH_ARGS ?= --with-2000 --rate-limited --skip-checkpoints --parallel-sweep 2,4,16,32
+
+bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (about an hour; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run, "--engine double" for the old one; add --write-docs to update docs/performance.md)
 	$(VENV)/bin/pip install -q -e '.[bench,emulator]'
 	$(PY) bench/provision.py $(BENCH_ARGS)
 
