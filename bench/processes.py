@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Self
 
 import psutil
+
+from plume_emulator.testing import Service
 
 __all__ = ["ROLES", "ProcessSampler", "role_of"]
 
@@ -38,7 +39,7 @@ def role_of(cmdline: list[str]) -> str | None:
     return None
 
 
-class ProcessSampler:
+class ProcessSampler(Service):
     """Peak RSS in MiB per role over this process's descendants, except `ignore` (pids)."""
 
     def __init__(self, ignore: Iterable[int] = ()) -> None:
@@ -48,16 +49,11 @@ class ProcessSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="process-sampler", daemon=True)
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 

@@ -216,26 +216,56 @@ class CliOptions:
     parallel: int = 0
 
 
-def cli_stack(cli: Path, root: Path, config: dict[str, Any], options: CliOptions) -> CliStack:
-    """The stack ``bench`` under ``root``; a failed command shows its last 40 lines."""
+def fleet_stack(
+    cli: Path,
+    workdir: Path,
+    prefix: str,
+    emulator: EmulatorProcess,
+    rps: float,
+    customers: list[dict[str, Any]],
+    options: CliOptions,
+) -> CliStack:
+    """The stack ``bench`` in a new directory of ``workdir``, its client secret set with
+    ``--secret`` and ``customers`` in its fleet file; a failed command shows its last 40 lines."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=workdir))
     env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if options.skip_checkpoints else {}
+    config = stack_config(emulator, rps)
     stack = CliStack(cli, root, config, "bench", passphrase=PASSPHRASE, env=env, error_tail=40)
     stack.pulumi(
         "config", "set", "--secret", "plume:clientSecret", CLIENT_SECRET, "--stack", "bench"
     )
+    write_fleet(stack, customers)
     return stack
 
 
-def timed(stack: CliStack, verb: str, emulator: EmulatorProcess, options: CliOptions) -> Phase:
+def timed(
+    stack: CliStack, verb: str, emulator: EmulatorProcess, options: CliOptions, label: str
+) -> Phase:
     """``pulumi <verb>`` measured: wall time, the emulator's counts and every process's peak
-    memory (no event log: writing one would be measured too)."""
+    memory (no event log: writing one would be measured too); one line printed, ``label``
+    first."""
     parallel = options.parallel if verb != "preview" else 0
     extra = ["--parallel", str(parallel)] if parallel else []
     ignore = [emulator.process.pid] if emulator.process else []
     emulator.reset_stats()
     with ProcessSampler(ignore=ignore) as processes:
         run = stack.operation(verb, *extra, timeout=3600, events=False)
-    return measured(emulator, run.seconds, processes)
+    phase = measured(emulator, run.seconds, processes)
+    cpu = ", ".join(f"{role} {s:.1f}" for role, s in phase.cpu_seconds.items())
+    print(
+        f"    {label:<22} {phase.seconds:7.2f} s  {phase.api_calls:5d} calls"
+        f"  {phase.status_403} x 403  in flight {phase.in_flight_peak} / "
+        f"{phase.mean_in_flight:.1f}  load {phase.load:.1f}  CPU s: {cpu}",
+        flush=True,
+    )
+    return phase
+
+
+def up_and_destroy(
+    stack: CliStack, emulator: EmulatorProcess, options: CliOptions, label: str
+) -> dict[str, Phase]:
+    """``up`` then ``destroy`` of ``stack``, each measured by `timed`."""
+    return {op: timed(stack, op, emulator, options, f"{label} {op}") for op in PILOT_PHASES}
 
 
 def run_cell(
@@ -248,9 +278,7 @@ def run_cell(
 ) -> Cell:
     emulator.reset()
     declared = fleet(customers)
-    root = Path(tempfile.mkdtemp(prefix=f"cell-{customers}-", dir=workdir))
-    stack = cli_stack(cli, root, stack_config(emulator, 0), options)
-    write_fleet(stack, declared)
+    stack = fleet_stack(cli, workdir, f"cell-{customers}-", emulator, 0, declared, options)
     phases: dict[str, Phase] = {}
     state: StateCheck | None = None
     for op in PHASES:
@@ -259,13 +287,7 @@ def run_cell(
                 spec["name"] = f"{spec['name']} (renamed)"
             write_fleet(stack, declared)
         verb = {"unchanged up": "up", "update": "up"}.get(op, op)
-        phases[op] = phase = timed(stack, verb, emulator, options)
-        cpu = ", ".join(f"{role} {s:.1f}" for role, s in phase.cpu_seconds.items())
-        print(
-            f"    cli {op:<13} {phase.seconds:7.2f} s  {phase.api_calls:5d} calls"
-            f"  load {phase.load:.1f}  CPU s: {cpu}",
-            flush=True,
-        )
+        phases[op] = timed(stack, verb, emulator, options, f"cli {op}")
         if op == "up":
             state = check_state(stack)
             print(f"    state export {state.bytes} bytes, leaks: {state.leaks or 'none'}")
@@ -319,18 +341,10 @@ def run_pilot(cli: Path, workdir: Path, options: CliOptions, customers: int = 50
     inventory = inventory_file(workdir / "pilot-inventory.json", customers)
     emulator = EmulatorProcess(inventory=inventory, waf_limit=2000, waf_window=300, reset=True)
     emulator.start()
-    phases: dict[str, Phase] = {}
     try:
-        root = Path(tempfile.mkdtemp(prefix="pilot-", dir=workdir))
-        stack = cli_stack(cli, root, stack_config(emulator, RATE), options)
-        write_fleet(stack, fleet(customers))
-        for op in PILOT_PHASES:
-            phases[op] = phase = timed(stack, op, emulator, options)
-            print(
-                f"    pilot {op:<8} {phase.seconds:7.2f} s  {phase.api_calls:5d} calls"
-                f"  {phase.status_403} x 403  load {phase.load:.1f}",
-                flush=True,
-            )
+        declared = fleet(customers)
+        stack = fleet_stack(cli, workdir, "pilot-", emulator, RATE, declared, options)
+        phases = up_and_destroy(stack, emulator, options, "pilot")
     finally:
         emulator.stop()
     return Pilot(customers, phases)
@@ -355,17 +369,9 @@ def run_sweep(
     options: CliOptions,
 ) -> SweepRun:
     emulator.reset()
-    root = Path(tempfile.mkdtemp(prefix=f"sweep-{options.parallel}-", dir=workdir))
-    stack = cli_stack(cli, root, stack_config(emulator, 0), options)
-    write_fleet(stack, fleet(customers))
-    phases: dict[str, Phase] = {}
-    for op in PILOT_PHASES:
-        phases[op] = phase = timed(stack, op, emulator, options)
-        print(
-            f"    --parallel {options.parallel:<3} {op:<8} {phase.seconds:7.2f} s"
-            f"  in flight {phase.in_flight_peak} / {phase.mean_in_flight:.1f}",
-            flush=True,
-        )
+    prefix = f"sweep-{options.parallel}-"
+    stack = fleet_stack(cli, workdir, prefix, emulator, 0, fleet(customers), options)
+    phases = up_and_destroy(stack, emulator, options, f"--parallel {options.parallel}")
     return SweepRun(options.parallel, latency, customers, phases)
 
 
