@@ -34,6 +34,7 @@ __all__ = [
     "CREDENTIAL_KEYS",
     "ConfigSource",
     "config_values",
+    "env_var",
     "plaintext_credentials",
     "settings_from_config",
 ]
@@ -51,6 +52,11 @@ CREDENTIAL_KEYS: tuple[str, ...] = tuple(
     if SecretStr in getattr(PlumeSettings.model_fields[name].annotation, "__args__", ())
 )
 """The keys whose settings field is a secret (`plume:clientSecret`, `plume:authHeader`, ...)."""
+
+
+def env_var(field: str) -> str:
+    """The environment variable a settings field falls back to (`api_url` -> `PLUME_API_URL`)."""
+    return f"{PlumeSettings.model_config.get('env_prefix', '')}{field.upper()}"
 
 
 class ConfigSource(Protocol):
@@ -90,11 +96,7 @@ def settings_from_config(config: ConfigSource | Mapping[str, Any] | None = None)
         problems = []
         for item in err.errors(include_url=False, include_input=False):
             field = str(item["loc"][0]) if item.get("loc") else "?"
-            source = (
-                f"{CONFIG_NAMESPACE}:{to_camel(field)}"
-                if field in values
-                else f"PLUME_{field.upper()}"
-            )
+            source = f"{CONFIG_NAMESPACE}:{to_camel(field)}" if field in values else env_var(field)
             problems.append(f"{source}: {item.get('msg', 'invalid value')}")
         raise ConfigurationError(
             "invalid Plume provider settings: " + "; ".join(problems)
@@ -121,7 +123,7 @@ def plaintext_credentials(
     what to run, never the value.
     """
     values = config_values(config)
-    api_url = values.get("api_url") or os.environ.get("PLUME_API_URL", "").strip()
+    api_url = values.get("api_url") or os.environ.get(env_var("api_url"), "").strip()
     if _is_this_machine(api_url or str(PlumeSettings.model_fields["api_url"].default)):
         return []
     problems = []
@@ -136,6 +138,6 @@ def plaintext_credentials(
             f"{key} is set in plain text: Pulumi would store it unencrypted in the stack file "
             f"and in the state of every update. Set it as a secret: `pulumi config set --secret "
             f"{key} <value>` (or leave it out of the stack and export "
-            f"PLUME_{field.upper()} in the shell that runs pulumi)"
+            f"{env_var(field)} in the shell that runs pulumi)"
         )
     return problems
