@@ -53,6 +53,7 @@ from plume_provider.client import PlumeClient
 from plume_provider.client.errors import NotFoundError, PermissionDeniedError, PlumeError
 from plume_provider.client.settings import PlumeSettings
 from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet, write_fleet_file
+from plume_provider.resources.customer import CUSTOMER_DIFF
 
 __all__ = ["Discovery", "Finding", "Journal", "discover", "main"]
 
@@ -300,7 +301,7 @@ def _reconcile(spec: CustomerSpec, lookups: _Lookups, discovery: Discovery) -> N
     differences: list[Finding] = [
         Finding(account, DIFFERS, "", key, str(live.get(key) or ""), str(wanted), "up patches it")
         for key, wanted in (("name", spec.name), ("email", spec.email))
-        if wanted is not None and live.get(key) != wanted
+        if wanted is not None and not CUSTOMER_DIFF.same(key, live.get(key), wanted)
     ]
     profile = lookups.profile(customer_id)
     if profile and "profile" not in spec.model_fields_set:

@@ -119,3 +119,23 @@ def test_a_failed_run_resumes_without_repeating_an_answered_call(
     assert api_calls(plume_env) == {"GET /api/Partners/nodes/{serialNumber}": 1}
     assert "API calls: 1 made, 7 from the journal" in capsys.readouterr().out
     assert out.exists()
+
+
+def test_an_email_differing_only_in_case_matches_as_up_compares_it(
+    plume_env: EmulatorServer, tmp_path: Path
+) -> None:
+    """discover and `up` share one equality per field: the provider compares emails casefolded
+    and sends no PATCH for a case-only difference, so discover must report the customer as
+    matching (importId), not as differing (adopt: true, "up patches it")."""
+    (tmp_path / "crm.csv").write_text("accountId,name,email\nOLD-1,Old One,OLD1@Example.org\n")
+    out = tmp_path / "fleet.yaml"
+    assert main([str(tmp_path / "crm.csv"), "-o", str(out), "--no-progress"]) == 0
+
+    import yaml
+
+    (found,) = yaml.safe_load(out.read_text())["customers"]
+    assert found["importId"]
+    assert "adopt" not in found
+    with (tmp_path / "fleet.yaml.report.csv").open() as report:
+        statuses = [(r["accountId"], r["status"]) for r in csv.DictReader(report)]
+    assert ("OLD-1", "exists-matches") in statuses
