@@ -172,33 +172,57 @@ Where = Callable[[int, Sequence[int | str]], str]
 
 
 def _duplicates(customers: list[Mapping[str, Any]], where: Where) -> list[str]:
-    """Accounts and serials declared twice (inline or in the fleet file), found in the raw config
-    so they are reported together with any field problems. Locations are worded only for the
-    duplicates (a 10,000-customer file has 20,000 values to index)."""
-    problems: list[str] = []
-    accounts: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
-    serials: dict[str, list[tuple[int, Sequence[int | str]]]] = {}
+    """Accounts, emails and serials declared twice (inline or in the fleet file), found in the raw
+    config so they are reported together with any field problems. accountIds that differ only in
+    case or surrounding blanks count as one (a person reads `A1`, ` A1` and `a1` as one account;
+    Plume would register three households), and so do emails that differ only in case (Plume
+    keeps one per address and would refuse the second with a 422 half-way through an update).
+    Locations are worded only for the duplicates (a 10,000-customer file has 20,000 values to
+    index)."""
+    seen: dict[str, dict[str, list[tuple[str, int, Sequence[int | str]]]]] = {
+        "accountId": {},
+        "email": {},
+        "serial": {},
+    }
+
+    def note(kind: str, value: Any, key: str, i: int, at: Sequence[int | str]) -> None:
+        if isinstance(value, str):  # anything else already fails validation
+            seen[kind].setdefault(key, []).append((value, i, at))
+
     for i, customer in enumerate(customers):
         account = customer.get("accountId")
-        if isinstance(account, str):  # anything else already fails validation
-            accounts.setdefault(account, []).append((i, ("accountId",)))
+        note("accountId", account, _folded(account).strip(), i, ("accountId",))
+        email = customer.get("email")
+        note("email", email, _folded(email), i, ("email",))
         nodes = customer.get("nodes")
         if not isinstance(nodes, list):
             continue
         for j, node in enumerate(nodes):
             serial = node.get("serialNumber") if isinstance(node, Mapping) else None
-            if isinstance(serial, str):
-                serials.setdefault(serial, []).append((i, ("nodes", j, "serialNumber")))
-    for kind, seen in (("accountId", accounts), ("serial", serials)):
-        for value, places in seen.items():
+            note(
+                "serial",
+                serial,
+                serial if isinstance(serial, str) else "",
+                i,
+                ("nodes", j, "serialNumber"),
+            )
+    problems: list[str] = []
+    for kind, places_by_key in seen.items():
+        for places in places_by_key.values():
             if len(places) < 2:
                 continue
-            first = where(*places[0])
-            problems.extend(
-                f"{where(*place)}: {kind} {value!r} is already declared at {first}"
-                for place in places[1:]
-            )
+            first_value, first_i, first_at = places[0]
+            for value, i, at in places[1:]:
+                same = "" if value == first_value else f" as {first_value!r}"
+                problems.append(
+                    f"{where(i, at)}: {kind} {value!r} is already declared at "
+                    f"{where(first_i, first_at)}{same}"
+                )
     return problems
+
+
+def _folded(value: Any) -> str:
+    return value.casefold() if isinstance(value, str) else ""
 
 
 MAX_NUMBER_DIGITS = 100

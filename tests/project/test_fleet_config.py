@@ -163,6 +163,27 @@ def test_no_config_is_an_empty_fleet() -> None:
             "customers[0].nodes[0].serialNumber",
             id="serial-declared-twice",
         ),
+        pytest.param(
+            [{"accountId": "A1"}, {"accountId": "a1"}],
+            "customers[1].accountId: accountId 'a1' is already declared at "
+            "customers[0].accountId as 'A1'",
+            id="accountId-differing-only-in-case",
+        ),
+        pytest.param(
+            [{"accountId": "A1"}, {"accountId": " A1"}],
+            "customers[1].accountId: accountId ' A1' is already declared at "
+            "customers[0].accountId as 'A1'",
+            id="accountId-differing-only-in-surrounding-blanks",
+        ),
+        pytest.param(
+            [
+                {"accountId": "A-1", "email": "pat@example.org"},
+                {"accountId": "A-2", "email": "Pat@Example.org"},
+            ],
+            "customers[1].email: email 'Pat@Example.org' is already declared at "
+            "customers[0].email as 'pat@example.org'",
+            id="email-declared-twice-in-another-case",
+        ),
     ],
 )
 def test_each_mistake_names_its_path(customers: Any, expected: str) -> None:

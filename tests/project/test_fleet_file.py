@@ -154,3 +154,25 @@ def test_waves_select_customers_and_refuse_to_shrink(tmp_path: Path) -> None:
     allowed = load(tmp_path, CSV, wave=2, allowShrink=True)
     assert shrink_problem(allowed, previous_wave=3) is None
     assert not load_fleet({}).uses_waves
+
+
+def test_near_duplicate_accounts_and_emails_in_a_file_name_row_and_column(
+    tmp_path: Path,
+) -> None:
+    """`A1`, ` A1` and `a1` are one account to a person and three households to Plume; two rows
+    with one email in two cases would fail with a 422 half-way through an update."""
+    text = (
+        "accountId,name,email\n"
+        "A1,Ada,ada@example.org\n"
+        "a1,Ada again,other@example.org\n"
+        "B-2,Bea,ADA@example.org\n"
+    )
+    found = problems(tmp_path, text)
+    assert "fleets/pilot.csv:3:accountId: accountId 'a1' is already declared at " in "\n".join(
+        found
+    )
+    assert any(
+        p.startswith("fleets/pilot.csv:4:email: email 'ADA@example.org' is already declared at ")
+        and p.endswith("as 'ada@example.org'")
+        for p in found
+    ), found
