@@ -53,6 +53,7 @@ from plume_provider.client import PlumeClient
 from plume_provider.client.errors import NotFoundError, PermissionDeniedError, PlumeError
 from plume_provider.client.settings import PlumeSettings
 from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet, write_fleet_file
+from plume_provider.fleet.cells import spreadsheet_text
 from plume_provider.resources.customer import CUSTOMER_DIFF
 
 __all__ = ["Discovery", "Finding", "Journal", "discover", "main"]
@@ -386,7 +387,7 @@ def write_report(path: Path, findings: Sequence[Finding]) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(REPORT_COLUMNS)
-        writer.writerows(f.row() for f in findings)
+        writer.writerows([spreadsheet_text(cell) for cell in f.row()] for f in findings)
 
 
 def _print_report(discovery: Discovery, out_path: Path, report: Path, journal: Path) -> None:

@@ -38,6 +38,8 @@ from typing import Any
 
 import yaml
 
+from plume_provider.fleet.cells import from_spreadsheet_text, spreadsheet_text
+
 __all__ = [
     "CSV_COLUMNS",
     "CUSTOMER_COLUMNS",
@@ -181,7 +183,7 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
         for position, column in enumerate(columns[: len(row)]):
             if column is None:
                 continue
-            cell = row[position].strip()
+            cell = from_spreadsheet_text(row[position].strip())
             if cell:
                 values[column] = _cell(column, cell) if column in _CONVERTED else cell
         account = values.get("accountId")
@@ -268,7 +270,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return spreadsheet_text(str(value))
 
 
 def write_fleet_file(path: Path, customers: Iterable[Mapping[str, Any]]) -> None:
