@@ -7,8 +7,9 @@ registered with the redaction filter so they never reach a log line.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,7 +78,8 @@ class PlumeSettings(BaseSettings):
         if value.startswith(REDIS_SCHEMES):
             return value
         raise ValueError(
-            "must be 'process', 'machine', 'redis' or a redis:// URL, not " + repr(value[:40])
+            "must be 'process', 'machine', 'redis' or a redis:// URL, not "
+            + repr(masked_url(value)[:40])
         )
 
     @field_validator("rate_limit_url")
@@ -182,3 +184,30 @@ class PlumeSettings(BaseSettings):
                 "PLUME_PARTNER_ID (plume:partnerId) is required: the OAuth token scope is "
                 "'partnerId:<id> role:partnerIdAdmin'"
             )
+
+
+_MASK = "***"
+
+
+def url_password(url: str) -> str | None:
+    """The password `url` carries, in its user-info part (`redis://:pw@host`) or its query
+    (`?password=pw`, which redis-py honours), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        query = parse_qs(parts.query)
+    except ValueError:
+        return None
+    if parts.password:
+        return parts.password
+    return next((value for value in query.get("password", []) if value), None)
+
+
+def masked_url(text: str) -> str:
+    """`text` with every URL password replaced by `***`, for messages and logs: the user-info
+    password (`//user:pw@`, also when the scheme is mistyped) and `password=` in a query."""
+    text = _USERINFO_PASSWORD.sub(rf"\1{_MASK}@", text)
+    return _QUERY_PASSWORD.sub(rf"\1{_MASK}", text)
+
+
+_USERINFO_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^@\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&;]password=)[^&#\s]*", re.IGNORECASE)

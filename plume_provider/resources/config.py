@@ -8,10 +8,10 @@ settings default. Values arrive as strings (secrets already decrypted by the dyn
 host) and are coerced by the settings model.
 
 A credential key set in plain text (`pulumi config set` without `--secret`) is refused by the
-program (`plaintext_credentials`) unless the API is this machine's (the lab emulator, whose
-seed credentials the lab stacks carry openly): the engine keeps every key of the stack's config
-in the state, as the inputs of the dynamic provider, so a plain-text credential would be stored
-unencrypted in the state of every update, as well as in the stack file.
+program (`plaintext_credentials`) unless every URL it is sent to is this machine's (the lab
+emulator, whose seed credentials the lab stacks carry openly): the engine keeps every key of the
+stack's config in the state, as the inputs of the dynamic provider, so a plain-text credential
+would be stored unencrypted in the state of every update, as well as in the stack file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from plume_provider.client.errors import ConfigurationError
-from plume_provider.client.settings import PlumeSettings
+from plume_provider.client.settings import PlumeSettings, url_password
 
 __all__ = [
     "CONFIG_KEYS",
@@ -104,7 +104,10 @@ def settings_from_config(config: ConfigSource | Mapping[str, Any] | None = None)
 
 
 def _is_this_machine(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
     if host == "localhost":
         return True
     try:
@@ -113,31 +116,55 @@ def _is_this_machine(url: str) -> bool:
         return False
 
 
+_REDIS_URL_KEYS = ("rate_limit_url", "rate_limit_scope")
+"""Settings that may be a Redis URL, whose password goes to the Redis server it names."""
+
+
 def plaintext_credentials(
     config: ConfigSource | Mapping[str, Any], is_secret: Callable[[str], bool]
 ) -> list[str]:
-    """One problem per credential key set in `config` in plain text (`is_secret(key)` false),
-    unless the API (`plume:apiUrl`, else `PLUME_API_URL`, else the default) is on this machine.
+    """One problem per credential key set in `config` in plain text (`is_secret(key)` false).
 
-    A `plume:rateLimitUrl` counts only when it carries a password. The problems name the key and
-    what to run, never the value.
+    A credential is allowed in plain text only where every place it is sent is this machine:
+    Plume's credentials go to `plume:apiUrl` and `plume:tokenUrl` (each from the stack, else its
+    `PLUME_*` variable, else the lab emulator's default), so both must be loopback; a Redis
+    password (`plume:rateLimitUrl` or a `plume:rateLimitScope` URL, in the user-info part or as
+    `?password=`) goes to the Redis host its URL names. The problems name the key and what to
+    run, never the value.
     """
     values = config_values(config)
-    api_url = values.get("api_url") or os.environ.get(env_var("api_url"), "").strip()
-    if _is_this_machine(api_url or str(PlumeSettings.model_fields["api_url"].default)):
-        return []
+
+    def setting(field: str) -> str:
+        given = values.get(field) or os.environ.get(env_var(field), "").strip()
+        return given or str(PlumeSettings.model_fields[field].default)
+
+    plume_is_local = all(_is_this_machine(setting(field)) for field in ("api_url", "token_url"))
     problems = []
-    for key in CREDENTIAL_KEYS:
-        field = CONFIG_KEYS[key]
+    for key, field in CONFIG_KEYS.items():
         value = values.get(field)
         if value is None or is_secret(key):
             continue
-        if field == "rate_limit_url" and urlsplit(value).password is None:
+        if field in _REDIS_URL_KEYS:
+            if url_password(value) is None or _is_this_machine(value):
+                continue
+        elif key not in CREDENTIAL_KEYS or plume_is_local:
             continue
-        problems.append(
-            f"{key} is set in plain text: Pulumi would store it unencrypted in the stack file "
-            f"and in the state of every update. Set it as a secret: `pulumi config set --secret "
-            f"{key} <value>` (or leave it out of the stack and export "
-            f"{env_var(field)} in the shell that runs pulumi)"
-        )
+        problems.append(_plaintext_problem(key, field))
     return problems
+
+
+def _plaintext_problem(key: str, field: str) -> str:
+    if field == "rate_limit_scope":
+        return (
+            f"{key} holds a Redis URL with a password in plain text: Pulumi would store it "
+            "unencrypted in the stack file and in the state of every update. Move the URL to "
+            f"a secret, `pulumi config set --secret {CONFIG_NAMESPACE}:rateLimitUrl <url>`, and "
+            f"set {key} to `redis` (or export {env_var('rate_limit_url')} in the shell that "
+            "runs pulumi)"
+        )
+    return (
+        f"{key} is set in plain text: Pulumi would store it unencrypted in the stack file "
+        f"and in the state of every update. Set it as a secret: `pulumi config set --secret "
+        f"{key} <value>` (or leave it out of the stack and export "
+        f"{env_var(field)} in the shell that runs pulumi)"
+    )

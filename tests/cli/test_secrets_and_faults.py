@@ -209,3 +209,40 @@ def test_a_plain_text_credential_for_a_remote_api_is_refused_before_anything_is_
     planned = cli_lab.preview()
     assert planned.changes == {"create": 10}
     assert cli_lab.emulator.stats()["tokens_issued"] == 0
+
+
+def test_credentials_bound_for_any_remote_url_are_refused_and_found_nowhere(
+    cli_lab: CliLab,
+) -> None:
+    """Every URL that receives a credential counts: with the API on this machine, a client
+    secret for a remote token URL and a Redis password in the rate-limit scope are still refused,
+    and neither canary reaches the output, the state export or the state files."""
+    cli_lab.up()
+    secret_canary, redis_canary = "canary-secret-7Hq2", "canary-redis-Vn4p"
+    cli_lab.config.update(
+        {
+            "plume:tokenUrl": "https://okta.invalid/oauth2/token",
+            "plume:clientSecret": secret_canary,
+            "plume:rateLimitScope": f"redis://:{redis_canary}@redis.invalid:6379/0",
+        }
+    )
+    cli_lab.emulator.reset_stats()
+
+    refused = cli_lab.up(check=False)
+
+    assert refused.returncode != 0
+    assert "plume:clientSecret is set in plain text" in refused.output
+    assert "plume:rateLimitScope holds a Redis URL with a password" in refused.output
+    assert cli_lab.emulator.stats()["requests"] == []
+    # the checkpoints (and their .bak); the CLI's update history records every update's stack
+    # config as the stack file holds it, before any program runs (README, "Credentials")
+    state_files = "\n".join(
+        path.read_text(errors="replace")
+        for path in sorted((cli_lab.root / "state").rglob("*"))
+        if path.is_file() and "history" not in path.parts
+    )
+    shown = json.dumps(cli_lab.export("--show-secrets"))
+    for canary in (secret_canary, redis_canary):
+        assert canary not in refused.output
+        assert canary not in shown
+        assert canary not in state_files

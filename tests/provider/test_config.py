@@ -115,20 +115,65 @@ def test_credentials_set_as_secrets_are_no_problem() -> None:
     assert len(plaintext_credentials(config, lambda key: key != "plume:token")) == 1
 
 
-@pytest.mark.parametrize(
-    "api_url", ["http://127.0.0.1:8765/api", "http://localhost:9/api", "http://[::1]:80/api"]
-)
-def test_plain_text_credentials_for_the_emulator_on_this_machine_are_allowed(
-    api_url: str,
-) -> None:
-    assert plaintext_credentials({"plume:apiUrl": api_url, **CREDENTIALS}, lambda _: False) == []
+PLUME_CREDENTIALS = {k: v for k, v in CREDENTIALS.items() if k != "plume:rateLimitUrl"}
 
 
-def test_without_an_api_url_the_default_lab_emulator_allows_plain_text(
+@pytest.mark.parametrize("host", ["http://127.0.0.1:8765", "http://localhost:9", "http://[::1]:80"])
+def test_plain_text_credentials_for_the_emulator_on_this_machine_are_allowed(host: str) -> None:
+    config = {"plume:apiUrl": f"{host}/api", "plume:tokenUrl": f"{host}/oauth2/token"}
+    assert plaintext_credentials({**config, **PLUME_CREDENTIALS}, lambda _: False) == []
+
+
+def test_without_api_and_token_urls_the_default_lab_emulator_allows_plain_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PLUME_API_URL", raising=False)
-    assert plaintext_credentials(dict(CREDENTIALS), lambda _: False) == []
+    monkeypatch.delenv("PLUME_TOKEN_URL", raising=False)
+    assert plaintext_credentials(dict(PLUME_CREDENTIALS), lambda _: False) == []
+
+
+@pytest.mark.parametrize("source", ["stack", "environment"])
+def test_a_remote_token_url_counts_though_the_api_is_on_this_machine(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client secret goes wherever the token URL points: a loopback apiUrl with a remote
+    tokenUrl would otherwise store the secret in plain text."""
+    monkeypatch.delenv("PLUME_TOKEN_URL", raising=False)
+    config = {"plume:apiUrl": "http://127.0.0.1:8765/api", "plume:clientSecret": "x-secret"}
+    if source == "stack":
+        config["plume:tokenUrl"] = "https://okta.example.org/oauth2/token"
+    else:
+        monkeypatch.setenv("PLUME_TOKEN_URL", "https://okta.example.org/oauth2/token")
+    problems = plaintext_credentials(config, lambda _: False)
+    assert [p.split(" ", 1)[0] for p in problems] == ["plume:clientSecret"]
+
+
+CANARY = "canary-Zq81xK"
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("plume:rateLimitUrl", f"redis://:{CANARY}@ci-redis:6379/0"),
+        ("plume:rateLimitUrl", f"redis://ci-redis:6379/0?password={CANARY}"),
+        ("plume:rateLimitScope", f"redis://:{CANARY}@ci-redis:6379/0"),
+        ("plume:rateLimitScope", f"redis://ci-redis/0?password={CANARY}"),
+    ],
+)
+def test_a_redis_password_in_plain_text_is_a_problem_even_with_the_lab_emulator(
+    key: str, url: str
+) -> None:
+    """A Redis password goes to the Redis host, whatever the API: the lab's loopback emulator
+    does not exempt it, and the problem never echoes it."""
+    problems = plaintext_credentials({key: url}, lambda _: False)
+    assert [p.split(" ", 1)[0] for p in problems] == [key]
+    assert CANARY not in problems[0]
+    assert "pulumi config set --secret plume:rateLimitUrl" in problems[0]
+
+
+def test_a_redis_password_for_a_redis_on_this_machine_is_allowed() -> None:
+    config = {"plume:rateLimitUrl": f"redis://:{CANARY}@127.0.0.1:6379/0"}
+    assert plaintext_credentials(config, lambda _: False) == []
 
 
 def test_the_api_url_of_the_environment_counts_when_the_stack_sets_none(
