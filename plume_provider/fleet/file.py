@@ -31,6 +31,7 @@ import csv
 import io
 import json
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +141,11 @@ def _cell(column: str, text: str) -> Any:
     return value
 
 
+_PLAUSIBLE_HEADER = re.compile(r"[\w ().#/-]{1,64}")
+"""What a CSV header cell can look like; anything else is named by its position only, so a file
+that is not a fleet file never has its first line echoed."""
+
+
 def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
     locator = FileLocator(name, csv=True)
     problems: list[str] = []
@@ -151,7 +157,13 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
     for raw_header in header:
         canonical = _NORMALIZED.get(_normalize_header(raw_header))
         if canonical is None:
-            if raw_header.strip():
+            if not _PLAUSIBLE_HEADER.fullmatch(raw_header.strip() or "-"):
+                problems.append(
+                    f"{name}:1: column {len(columns) + 1} is not a column name (is this a fleet "
+                    f"file? its first line must be the header); the columns are "
+                    f"{', '.join(CSV_COLUMNS)}"
+                )
+            elif raw_header.strip():
                 problems.append(
                     f"{name}:1:{raw_header}: {close(raw_header.strip(), CSV_COLUMNS, 'column')}"
                 )
@@ -226,10 +238,34 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
     return ParsedFleetFile(customers, problems, locator)
 
 
+def _outside_or_irregular(root: Path, name: str) -> str | None:
+    """Why `name` is not a fleet file of the project `root`, or None when it is one (or is
+    missing, which reading reports)."""
+    project = root.resolve()
+    try:
+        target = (root / name).resolve(strict=True)
+    except FileNotFoundError:
+        return None
+    except (OSError, RuntimeError):  # a link loop
+        return "cannot be resolved (a symbolic link loop?); name a regular file in the project"
+    if not target.is_relative_to(project) or target.is_relative_to("/proc"):
+        return (
+            "resolves to a file outside the project directory; a fleet file must be a regular "
+            "file inside the project (copy it in instead of linking to it)"
+        )
+    if not stat.S_ISREG(target.stat().st_mode):
+        return "is not a regular file (a directory, device or FIFO); name a CSV, YAML or JSON file"
+    return None
+
+
 def _parse_document(text: str, name: str, suffix: str) -> ParsedFleetFile:
     locator = FileLocator(name, csv=False)
     try:
         document = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_YamlLoader)
+    except RecursionError:
+        return ParsedFleetFile(
+            [], [f"{name}: nested too deeply to be a fleet file (lists or mappings)"], locator
+        )
     except (ValueError, yaml.YAMLError) as err:
         return ParsedFleetFile([], [f"{name}: not valid {suffix[1:].upper()}: {err}"], locator)
     if isinstance(document, Mapping) and set(document) <= {"customers"}:
@@ -243,23 +279,30 @@ def _parse_document(text: str, name: str, suffix: str) -> ParsedFleetFile:
     return ParsedFleetFile(list(document), [], locator)
 
 
-def parse_fleet_file(path: Path, name: str, close: Any) -> ParsedFleetFile:
-    """Read a fleet file; `name` is how problems refer to it (the path as configured), `close`
-    the function that words an unknown column (`fleet.model._unknown_key`)."""
-    suffix = path.suffix.lower()
+def parse_fleet_file(root: Path, name: str, close: Any) -> ParsedFleetFile:
+    """Read the fleet file `name` (the path as configured, how problems refer to it) of the
+    project directory `root`; `close` words an unknown column (`fleet.model._unknown_key`).
+
+    A fleet file is a regular file inside `root` once every link is resolved: a path or link
+    out of the project (a committed symlink to `/proc/self/environ` or `/etc/shadow`), a device,
+    a FIFO or a `/proc` file is refused unread, so no error can echo what it holds."""
+    suffix = Path(name).suffix.lower()
+    locator = FileLocator(name, csv=False)
     if suffix not in (".csv", ".yaml", ".yml", ".json"):
-        locator = FileLocator(name, csv=False)
         return ParsedFleetFile(
             [], [f"{name}: unknown fleet file type {suffix!r}; use .csv, .yaml or .json"], locator
         )
+    refused = _outside_or_irregular(root, name)
+    if refused is not None:
+        return ParsedFleetFile([], [f"{name}: {refused}"], locator)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = (root / name).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        locator = FileLocator(name, csv=False)
         return ParsedFleetFile([], [f"{name}: no such file (relative to the project)"], locator)
-    except (OSError, UnicodeDecodeError) as err:
-        locator = FileLocator(name, csv=False)
-        return ParsedFleetFile([], [f"{name}: cannot be read: {err}"], locator)
+    except UnicodeDecodeError:
+        return ParsedFleetFile([], [f"{name}: cannot be read: not UTF-8 text"], locator)
+    except OSError as err:
+        return ParsedFleetFile([], [f"{name}: cannot be read: {err.strerror}"], locator)
     if suffix == ".csv":
         return _parse_csv(text, name, close)
     return _parse_document(text, name, suffix)

@@ -310,7 +310,7 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
     file_customers: list[Any] = []
     fleet_file = raw.get("fleetFile")
     if isinstance(fleet_file, str) and fleet_file.strip():
-        parsed = parse_fleet_file((root or Path.cwd()) / fleet_file, fleet_file, _unknown_column)
+        parsed = parse_fleet_file(root or Path.cwd(), fleet_file, _unknown_column)
         problems += parsed.problems
         locator = parsed.locator
         file_customers = parsed.customers
