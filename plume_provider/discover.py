@@ -472,8 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     journal_path: Path = args.journal or out.with_name(out.name + ".journal.jsonl")
     crm_path: Path = args.crm
     try:
-        # the CRM file must be a regular file in its own directory, once links are resolved
-        crm = load_fleet({"fleetFile": crm_path.name}, root=crm_path.parent)
+        # the CRM file must be a regular file in its own directory, once links are resolved;
+        # problems name it by its absolute path
+        crm_file = crm_path.absolute()
+        crm = load_fleet({"fleetFile": str(crm_file)}, root=crm_file.parent)
     except FleetConfigError as err:
         print(
             f"the CRM file {crm_path} has {len(err.problems)} problem(s); nothing was called:",
