@@ -9,22 +9,30 @@ to the engine until the program yields, so a synchronous body keeps the whole fl
 until its last resource is declared (docs/performance.md). Yielding after each customer lets
 the engine start on the first customers while the rest are still being declared.
 
-Rollout waves: the program exports the wave it deployed (`wave`) and reads the previous one
-back through a `StackReference` to its own stack (the last completed update's outputs), so a
-lower `plume-fleet:wave` is refused before any resource is declared, hence before any API call,
-unless `plume-fleet:allowShrink` is true.
+Before declaring anything the program reads what the stack manages now (`pulumi stack export`
+through the CLI running it: the state as it is, a failed update's creations included) and
+compares it with the fleet: one summary line in the operator's terms, and a refusal, before any
+API call, of an update that would remove more than the removal budget or anything protected
+(`plume_provider.fleet.removals`). `pulumi destroy` runs no program: it is the explicit way to
+remove a whole stack.
 """
 
 import asyncio
+import os
 
 import pulumi
 
 from plume_provider.fleet import (
     CustomerSpec,
     Fleet,
-    FleetConfigError,
+    RemovalRefusedError,
     load_fleet,
-    shrink_problem,
+    plan_fleet,
+    read_allowance,
+    read_stack_state,
+    removal_problem,
+    spent_output,
+    summary_line,
 )
 from plume_provider.fleet.stack_config import fleet_config, refuse_plaintext_credentials
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
@@ -50,27 +58,19 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
     )
 
 
-async def previous_wave() -> int | None:
-    """The `wave` output of this stack's last update (None before the first, or before waves)."""
-    project, stack = pulumi.get_project(), pulumi.get_stack()
-    own = pulumi.StackReference(
-        f"{pulumi.get_organization()}/{project}/{stack}", opts=pulumi.ResourceOptions()
-    )
-    details = await own.get_output_details("wave")
-    value = details.value  # numbers come back from the engine as floats
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        return None
-    return int(value)
-
-
 async def main() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
     refuse_plaintext_credentials()
     fleet = load_fleet(fleet_config(pulumi.Config()))
-    if fleet.uses_waves:
-        refused = shrink_problem(fleet, await previous_wave())
-        if refused is not None:
-            raise FleetConfigError([refused])
+    state = read_stack_state(
+        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    )
+    plan = plan_fleet(fleet, state)
+    allowance = read_allowance(os.environ, fleet.allow_removals, state.outputs)
+    refused = removal_problem(plan, allowance)
+    if refused is not None:
+        raise RemovalRefusedError(refused)
+    pulumi.log.info(summary_line(plan))
     customers: dict[str, PlumeCustomer] = {}
     nodes: dict[str, PlumeNode] = {}
     for spec in fleet.declared():
@@ -86,9 +86,8 @@ async def main() -> None:
                     # a customer taken over keeps its claimed nodes: read them, claim nothing
                     adopt=True if spec.import_id is not None or spec.adopt else None,
                 ),
-                # a customer's own protect covers its household's nodes too (a discovered
-                # customer's hardware); the stack-wide flag protects customers only
-                opts=pulumi.ResourceOptions(protect=True) if spec.protect else None,
+                # protect covers the household: a protected customer's nodes stay claimed
+                opts=pulumi.ResourceOptions(protect=True) if fleet.protects(spec) else None,
             )
         await asyncio.sleep(0)
 
@@ -112,6 +111,9 @@ async def main() -> None:
     )
     if fleet.uses_waves:
         pulumi.export("wave", fleet.deployed_wave)
+    spent = spent_output(plan, allowance)
+    if spent is not None:
+        pulumi.export("allowRemovalsSpent", spent)
     pulumi.export(
         "licensesInUse",
         pulumi.Output.all(*(n.id for n in nodes.values())).apply(

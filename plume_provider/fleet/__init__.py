@@ -1,7 +1,8 @@
-"""The fleet a stack declares: its config model (`model`) and fleet files (`file`).
+"""The fleet a stack declares: its config model (`model`), fleet files (`file`), the stack's
+current state (`stack_state`) and the plan and removal guard between the two (`removals`).
 
 The program (`__main__.py`) and `plume-fleet discover` import from here; neither needs to know
-which of the two modules defines what.
+which module defines what.
 """
 
 from plume_provider.fleet.file import write_fleet_file
@@ -12,16 +13,34 @@ from plume_provider.fleet.model import (
     FleetConfigError,
     NodeSpec,
     load_fleet,
-    shrink_problem,
 )
+from plume_provider.fleet.removals import (
+    FleetPlan,
+    RemovalRefusedError,
+    plan_fleet,
+    read_allowance,
+    removal_problem,
+    spent_output,
+    summary_line,
+)
+from plume_provider.fleet.stack_state import StackState, StackStateError, read_stack_state
 
 __all__ = [
     "FLEET_CONFIG_KEYS",
     "CustomerSpec",
     "Fleet",
     "FleetConfigError",
+    "FleetPlan",
     "NodeSpec",
+    "RemovalRefusedError",
+    "StackState",
+    "StackStateError",
     "load_fleet",
-    "shrink_problem",
+    "plan_fleet",
+    "read_allowance",
+    "read_stack_state",
+    "removal_problem",
+    "spent_output",
+    "summary_line",
     "write_fleet_file",
 ]

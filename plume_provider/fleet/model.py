@@ -8,8 +8,8 @@ path (`customers[2].nodes[0].serialNumber`, or `fleets/pilot.csv:1042:email` for
 file, see `fleet.file`), so an operator fixes the config in one pass.
 
 Rollout waves: a customer's `wave` (default 1); `plume-fleet:wave: N` declares waves 1..N only.
-`Fleet.declared()` is that selection, `shrink_problem` the refusal of a lower wave than the
-deployed one (which the program reads from its own stack output `wave`).
+`Fleet.declared()` is that selection; what a lower wave would remove is refused by the removal
+guard (`fleet.removals`), which reads the stack's state.
 """
 
 from __future__ import annotations
@@ -44,10 +44,22 @@ __all__ = [
     "FleetConfigError",
     "NodeSpec",
     "load_fleet",
-    "shrink_problem",
 ]
 
-FLEET_CONFIG_KEYS = ("customers", "fleetFile", "protect", "retainOnDelete", "wave", "allowShrink")
+FLEET_CONFIG_KEYS = (
+    "customers",
+    "fleetFile",
+    "protect",
+    "retainOnDelete",
+    "wave",
+    "allowRemovals",
+)
+RETIRED_KEYS = {
+    "allowShrink": (
+        "replaced by plume-fleet:allowRemovals: N (or PLUME_FLEET_ALLOW_REMOVALS=N for one "
+        "run), which allows exactly the N removals the refusal names; remove allowShrink"
+    ),
+}
 
 Wave = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
@@ -111,7 +123,7 @@ class Fleet(_Spec):
     protect: StrictBool = False
     retain_on_delete: StrictBool = False
     wave: Wave | None = None
-    allow_shrink: StrictBool = False
+    allow_removals: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
 
     def protects(self, customer: CustomerSpec) -> bool:
         """The customer's own `protect`, else the stack's."""
@@ -133,25 +145,6 @@ class Fleet(_Spec):
         """The customers of waves 1..`deployed_wave`."""
         top = self.deployed_wave
         return [c for c in self.customers if c.rollout_wave <= top]
-
-
-def shrink_problem(fleet: Fleet, previous_wave: int | None) -> str | None:
-    """Why this run may not lower the wave from `previous_wave` (the stack output `wave` of the
-    last update), or None. Customers of the waves above the new one would be destroyed."""
-    if previous_wave is None or fleet.allow_shrink or fleet.deployed_wave >= previous_wave:
-        return None
-    new = fleet.deployed_wave
-    removed = [c.account_id for c in fleet.customers if new < c.rollout_wave <= previous_wave]
-    if not removed:
-        return None
-    more = f" and {len(removed) - 50} more" if len(removed) > 50 else ""
-    shown = ", ".join(removed[:50]) + more
-    return (
-        f"plume-fleet:wave: lowering the wave from {previous_wave} to {new} would destroy "
-        f"{len(removed)} customer(s) of waves {new + 1}..{previous_wave}: {shown}; nothing was "
-        "called. Set plume-fleet:wave back to "
-        f"{previous_wave}, or set plume-fleet:allowShrink: true to remove them on purpose"
-    )
 
 
 def _path(location: Iterable[int | str]) -> str:
@@ -289,7 +282,7 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
     """
     raw: dict[str, Any] = {}
     problems: list[str] = [
-        f"plume-fleet:{key}: {_unknown_key(key, FLEET_CONFIG_KEYS)}"
+        f"plume-fleet:{key}: {RETIRED_KEYS.get(key) or _unknown_key(key, FLEET_CONFIG_KEYS)}"
         for key in config
         if key not in FLEET_CONFIG_KEYS
     ]

@@ -251,15 +251,19 @@ def test_destroy_leaves_nothing_for_the_partner(lab: Lab) -> None:
 def test_protected_customers_survive_destroy_retained_ones_survive_removal(lab: Lab) -> None:
     lab.engine.stack_config["plume-fleet:protect"] = True
     lab.engine.up()
+    claimed = lab.claimed()
 
     with pytest.raises(EngineError) as caught:
         lab.engine.destroy()
     failed = {error.urn for error in caught.value.result.errors}
-    assert failed == {lab.customer_urn(a) for a in (ADA, GRACE, CAFE)}
+    households = {lab.customer_urn(a) for a in (ADA, GRACE, CAFE)}
+    households |= {lab.node_urn(serial) for serial in claimed}
+    assert failed
+    assert failed <= households
     assert all("marked for protection" in e.message for e in caught.value.result.errors)
-    # Nodes are not protected: they went; the customers stay, in the state and in Plume.
-    assert lab.claimed() == {}
-    assert {r.type for r in lab.engine.checkpoint().resources} == {CUSTOMER_TYPE}
+    # Protect covers the household: the nodes stay claimed, the customers stay.
+    assert lab.claimed() == claimed != {}
+    assert {r.type for r in lab.engine.checkpoint().resources} == {CUSTOMER_TYPE, NODE_TYPE}
     assert len(lab.partner()["customers"]) == 3
 
     lab.engine.stack_config["plume-fleet:protect"] = False

@@ -235,7 +235,7 @@ def test_a_typo_in_a_top_level_fleet_key_is_reported_not_ignored() -> None:
         load_fleet({"customer": json.dumps([{"accountId": "A-1"}])})
     assert caught.value.problems == [
         "plume-fleet:customer: unknown key 'customer' (did you mean 'customers'?); "
-        "expected one of customers, fleetFile, protect, retainOnDelete, wave, allowShrink"
+        "expected one of customers, fleetFile, protect, retainOnDelete, wave, allowRemovals"
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plume_provider.fleet import FleetConfigError, load_fleet, shrink_problem, write_fleet_file
+from plume_provider.fleet import FleetConfigError, load_fleet, write_fleet_file
 
 CSV = """ACCOUNT ID,name,E-mail,wave,Protect,serial_number,Nickname
 A-1,Ada,ada@example.org,1,yes,LAB-GW-0001,Hall
@@ -141,19 +141,21 @@ def test_written_fleet_files_read_back(tmp_path: Path, suffix: str) -> None:
     assert again.customers == fleet.customers
 
 
-def test_waves_select_customers_and_refuse_to_shrink(tmp_path: Path) -> None:
+def test_waves_select_the_customers_of_waves_up_to_the_stack_wave(tmp_path: Path) -> None:
     fleet = load(tmp_path, CSV, wave=2)
     assert [c.account_id for c in fleet.declared()] == ["A-1", "A-2"]
-    assert shrink_problem(fleet, previous_wave=2) is None
-    assert shrink_problem(fleet, previous_wave=None) is None
-    refused = shrink_problem(fleet, previous_wave=3)
-    assert refused is not None
-    assert "lowering the wave from 3 to 2 would destroy 1 customer(s) of waves 3..3: A-3" in (
-        refused
-    )
-    allowed = load(tmp_path, CSV, wave=2, allowShrink=True)
-    assert shrink_problem(allowed, previous_wave=3) is None
+    assert fleet.uses_waves
     assert not load_fleet({}).uses_waves
+
+
+def test_allow_shrink_is_retired_with_the_allowance_that_replaces_it(tmp_path: Path) -> None:
+    with pytest.raises(FleetConfigError) as caught:
+        load(tmp_path, CSV, wave=2, allowShrink=True)
+    assert caught.value.problems == [
+        "plume-fleet:allowShrink: replaced by plume-fleet:allowRemovals: N (or "
+        "PLUME_FLEET_ALLOW_REMOVALS=N for one run), which allows exactly the N removals the "
+        "refusal names; remove allowShrink"
+    ]
 
 
 def test_near_duplicate_accounts_and_emails_in_a_file_name_row_and_column(
