@@ -145,7 +145,7 @@ def removal_problem(plan: FleetPlan, allowance: Allowance) -> str | None:
             f"this update would remove {len(plan.protected_removals)} protected resource(s) "
             f"the fleet no longer declares: {_listing(plan.protected_removals)}. Protect keeps "
             "a household and its nodes: declare them again, or set protect to false while they "
-            "are still declared, run `pulumi up`, then remove them; nothing was declared or "
+            "are still declared, run `pulumi up`, then remove them. Nothing was declared or "
             "sent to Plume"
         )
     budget = removal_budget(plan.managed_customers)
