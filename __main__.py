@@ -22,6 +22,7 @@ import os
 
 import pulumi
 
+from plume_provider.client import ConfigurationError, InputValidationError
 from plume_provider.fleet import (
     CustomerSpec,
     Fleet,
@@ -59,6 +60,15 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
 
 
 async def main() -> None:
+    """The program: a fleet refused before any call is shown as its message alone (a
+    `pulumi.RunError`), not as a Python traceback the operator has to read past."""
+    try:
+        await declare_fleet()
+    except (ConfigurationError, InputValidationError) as refused:
+        raise pulumi.RunError(str(refused)) from None
+
+
+async def declare_fleet() -> None:
     """Declare the fleet and export what an operator looks up afterwards."""
     refuse_plaintext_credentials()
     fleet = load_fleet(fleet_config(pulumi.Config()))

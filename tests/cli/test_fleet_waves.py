@@ -1,6 +1,7 @@
 """Fleet files and rollout waves under the real CLI: the fleet comes from a CSV in the project,
 raising `plume-fleet:wave` adds exactly the next wave, and lowering it is refused before any API
-call (the previous wave is read back from the stack's own `wave` output) unless allowShrink."""
+call (the removal guard compares the fleet with what the stack manages now, a failed update's
+creations included) unless the operator allows exactly that removal."""
 
 from __future__ import annotations
 
@@ -50,14 +51,16 @@ def test_waves_grow_one_at_a_time_and_never_shrink_silently(cli_lab: CliLab) -> 
     cli_lab.emulator.reset_stats()
     refused = cli_lab.up(check=False)
     assert refused.returncode != 0
-    assert "lowering the wave from 2 to 1 would destroy 2 customer(s)" in refused.output
-    assert "W2-A, W2-B" in refused.output
-    assert "allowShrink" in refused.output
+    assert "still lists in a wave above plume-fleet:wave (W2-A, W2-B)" in refused.output
+    assert "PLUME_FLEET_ALLOW_REMOVALS=2" in refused.output
     assert cli_lab.emulator.stats()["requests"] == []  # not even a token
     assert len(cli_lab.partner()["customers"]) == 4
 
-    cli_lab.config["plume-fleet:allowShrink"] = True
-    shrunk = cli_lab.up()
+    cli_lab.env["PLUME_FLEET_ALLOW_REMOVALS"] = "2"
+    try:
+        shrunk = cli_lab.up()
+    finally:
+        del cli_lab.env["PLUME_FLEET_ALLOW_REMOVALS"]
     assert sorted(shrunk.urns("delete")) == sorted(
         [
             cli_lab.customer_urn("W2-A"),
@@ -67,3 +70,28 @@ def test_waves_grow_one_at_a_time_and_never_shrink_silently(cli_lab: CliLab) -> 
         ]
     )
     assert cli_lab.outputs()["wave"] == 1
+
+
+def test_a_wave_that_failed_half_way_is_not_removed_by_lowering_the_wave(cli_lab: CliLab) -> None:
+    """The failed update never wrote its `wave` output; the customers it created are in the
+    state all the same, and lowering the wave back must not delete them."""
+    use_fleet_file(cli_lab, wave=1)
+    cli_lab.up()
+    fleet = cli_lab.project / "fleets" / "pilot.csv"
+    fleet.write_text(FLEET_CSV + "W2-C,Wave Two C,w2c@example.org,2,LAB-GW-9999,Den\n")
+
+    cli_lab.config["plume-fleet:wave"] = 2
+    failed = cli_lab.up(check=False)
+    assert failed.returncode != 0
+    assert cli_lab.outputs()["wave"] == 1  # the failed update wrote no outputs
+    created = sorted(c["accountId"] for c in cli_lab.partner()["customers"])
+    assert {"W2-A", "W2-B"} <= set(created)
+
+    cli_lab.config["plume-fleet:wave"] = 1
+    cli_lab.emulator.reset_stats()
+    refused = cli_lab.up(check=False)
+    assert refused.returncode != 0
+    assert "still lists in a wave above plume-fleet:wave" in refused.output
+    assert "W2-A" in refused.output
+    assert cli_lab.emulator.stats()["requests"] == []
+    assert sorted(c["accountId"] for c in cli_lab.partner()["customers"]) == created
