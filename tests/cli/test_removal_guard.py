@@ -202,8 +202,7 @@ def test_preview_and_up_print_the_plan_line_first(cli_lab: CliLab) -> None:
     ]
     write_csv(cli_lab, changed)
     line = (
-        "plume-fleet: +2 customers, -1 customer, +2 claims, -1 unclaim, 1 rename; "
-        "licenses 30 -> 31"
+        "plume-fleet: +2 customers, -1 customer, +2 claims, -1 unclaim, 1 rename; licenses 30 -> 31"
     )
     preview = cli_lab.preview()
     assert line in preview.output
