@@ -32,7 +32,9 @@ from plume_provider.client.errors import (
     InputValidationError,
     NotFoundError,
     OperationContext,
+    PlumeError,
     ServerError,
+    UnprocessableEntityError,
     account_taken_hint,
 )
 from plume_provider.client.identifiers import IdKind, segment
@@ -218,14 +220,17 @@ class PlumeClient:
             HTTPMethod.POST, "Customers/register", json=registration.to_api()
         )
         first_attempt = time.time()
-        result = send_with_retries(
-            lambda: self._send(request),
-            request,
-            context=context,
-            policy=self._policy,
-            idempotent=False,
-            probe=lambda: self._find_registered(registration, first_attempt, request),
-        )
+        try:
+            result = send_with_retries(
+                lambda: self._send(request),
+                request,
+                context=context,
+                policy=self._policy,
+                idempotent=False,
+                probe=lambda: self._find_registered(registration, first_attempt, request),
+            )
+        except UnprocessableEntityError as err:
+            raise self._email_taken_by_own_account(err, registration) or err from None
         if isinstance(result, Customer):
             logger.warning(
                 "customer accountId=%s was created by an attempt whose answer was lost; "
@@ -264,6 +269,41 @@ class PlumeClient:
             raise _takeover_refused(registration, customer, reasons, request)
         location_id = location.id if location is not None else wanted
         return customer.model_copy(update={"location_id": location_id})
+
+    def _email_taken_by_own_account(
+        self, err: UnprocessableEntityError, registration: CustomerRegistration
+    ) -> ConflictError | None:
+        """The accountId conflict behind a register's "email already exists", or None.
+
+        Plume checks the email before the accountId, so a customer this stack registered and
+        never recorded (an update killed mid-register) comes back as a 422 about its own
+        email. Looked up before the email is blamed: when the accountId's customer has the
+        declared email, the 422 is that customer, and the way forward is adopt or importId.
+        """
+        email = registration.email
+        if email is None or "email" not in err.api_message.casefold():
+            return None
+        try:
+            hits = self.find_customers_by_account_id(registration.account_id)
+        except PlumeError:
+            return None
+        hit = hits[0] if hits else None
+        if hit is None or (hit.email or "").strip().casefold() != email.strip().casefold():
+            return None
+        account = registration.account_id
+        return ConflictError(
+            err.summary,
+            status=err.status,
+            method=err.method,
+            path=err.path,
+            api_message=(
+                f"{err.api_message}; that email is the one of customer {hit.id}, which already "
+                f"has accountId {account}: most likely this stack's own customer, registered by "
+                "an update interrupted before it was recorded"
+            ),
+            hint=account_taken_hint(account, registration.partner_id, hit.id),
+            operation=err.operation,
+        )
 
     def _on_plume_clock(self, local: float) -> tuple[float, float]:
         """`local` (a `time.time()`) on Plume's clock, and how far off the estimate may be.

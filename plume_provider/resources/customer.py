@@ -204,6 +204,8 @@ class CustomerProvider(PlumeProviderBase):
         try:
             customer = self.client.register_customer(registration)
         except ConflictError as err:
+            if err.status != 409:
+                raise  # the client named the customer already
             raise self._duplicate(err, registration) from None
         outs = _outputs(
             customer,

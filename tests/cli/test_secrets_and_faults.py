@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from plume_testkit.cli_lab import CliLab
@@ -131,11 +132,9 @@ def _kill_processes_with(variable: str) -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
 
 
-def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
-    # Claims are held 3 s at the emulator; the CLI is killed (SIGKILL) while they are in flight,
-    # when every customer is registered and saved and the node steps have begun (the engine
-    # writes each step's start to the state before it calls the provider).
-    cli_lab.emulator.set_faults([{"method": "POST", "path": NODES, "delay_ms": 3000}])
+def _kill_up_when(cli_lab: CliLab, ready: Callable[[], bool]) -> None:
+    """Start `pulumi up --yes --skip-preview` and SIGKILL its whole process tree once `ready()`
+    holds (polled; at most 120 s), as a CI job's timeout or an OOM kill of the session does."""
     cli_lab.write_config()
     argv = [str(cli_lab.cli), "up", "--yes", "--skip-preview", "--stack", "lab"]
     process = subprocess.Popen(
@@ -149,21 +148,35 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            rules = cli_lab.emulator.http.get("/_emulator/faults").json()["rules"]
-            if rules[0]["fired"] >= 4:  # the provider host's 4 threads are all in a claim
+            if ready():
                 break
             time.sleep(0.05)
         else:
-            raise AssertionError("the up never reached its claims")
+            raise AssertionError("the up never reached the point to kill it at")
     finally:
-        # The whole process tree dies at once (a CI job's timeout, an OOM kill of the session):
-        # the CLI, its language host, the program and the dynamic-provider host.
+        # The CLI, its language host, the program and the dynamic-provider host die at once.
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         # The CLI starts its plugins in process groups of their own; the dynamic-provider host
         # would outlive the dead CLI (it has no health check), so the test stops it.
         _kill_processes_with(f"PULUMI_HOME={cli_lab.env['PULUMI_HOME']}")
     cli_lab.emulator.clear_faults()
+
+
+def _fired(cli_lab: CliLab, times: int) -> Callable[[], bool]:
+    def ready() -> bool:
+        rules = cli_lab.emulator.http.get("/_emulator/faults").json()["rules"]
+        return bool(rules[0]["fired"] >= times)
+
+    return ready
+
+
+def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
+    # Claims are held 3 s at the emulator; the CLI is killed (SIGKILL) while they are in flight,
+    # when every customer is registered and saved and the node steps have begun (the engine
+    # writes each step's start to the state before it calls the provider).
+    cli_lab.emulator.set_faults([{"method": "POST", "path": NODES, "delay_ms": 3000}])
+    _kill_up_when(cli_lab, _fired(cli_lab, 4))  # the provider host's 4 threads are in a claim
     left = cli_lab.export()["deployment"]
     assert left.get("pending_operations"), "the kill should leave operations pending"
     assert len(cli_lab.partner()["customers"]) == 3
@@ -184,6 +197,34 @@ def test_killed_up_is_resumed_without_duplicates(cli_lab: CliLab) -> None:
     assert cli_lab.partner()["licenses_in_use"] == 7
     assert not cli_lab.export()["deployment"].get("pending_operations")
     assert cli_lab.up().changes == {}
+
+
+def test_a_register_killed_before_it_was_recorded_is_named_with_adopt_not_blamed_on_the_email(
+    cli_lab: CliLab,
+) -> None:
+    """Plume has the customer, the state only a pending create; the rerun's register meets
+    Plume's email check first. The error names this stack's own customer and adopt / importId;
+    with adopt the customer is taken over, never registered twice."""
+    orphan = {"accountId": "ORPHAN-1", "name": "Orphan One", "email": "orphan.one@example.org"}
+    cli_lab.set_customers([orphan])
+    cli_lab.emulator.set_faults(
+        [{"method": "POST", "path": REGISTER, "apply": True, "delay_ms": 5000, "times": 1}]
+    )
+    _kill_up_when(cli_lab, lambda: len(cli_lab.partner()["customers"]) == 1)
+    (created,) = cli_lab.partner()["customers"]
+    cli_lab.pulumi("cancel", "--yes", "--stack", "lab")
+    cli_lab.refresh("--clear-pending-creates")
+
+    rerun = cli_lab.up(check=False)
+
+    assert rerun.returncode != 0
+    assert f"customer {created['id']}, which already has accountId ORPHAN-1" in rerun.output
+    assert "adopt: true" in rerun.output
+    assert f"importId: {created['id']}" in rerun.output
+    assert "not used by another customer" not in rerun.output
+    cli_lab.set_customers([{**orphan, "adopt": True}])
+    cli_lab.up()
+    assert [c["id"] for c in cli_lab.partner()["customers"]] == [created["id"]]
 
 
 def test_a_plain_text_credential_for_a_remote_api_is_refused_before_anything_is_declared(

@@ -105,7 +105,26 @@ def test_register_rules(client: PlumeClient, emulator: EmulatorServer) -> None:
     with pytest.raises(e.UnprocessableEntityError) as invalid:
         register(client, "ACME-3", email="dup@example.org")
     assert "already exists" in invalid.value.api_message
-    assert calls(emulator, "GET", "/api/Partners/customers/search/{value}") == 0
+    assert "not used by another customer" in invalid.value.hint
+    # the email's 422 is looked up once (ACME-3 is nobody's) before the email is blamed
+    assert calls(emulator, "GET", "/api/Partners/customers/search/{value}") == 1
+
+
+def test_register_of_this_stack_s_unrecorded_customer_is_the_accountid_conflict_not_the_email(
+    client: PlumeClient, emulator: EmulatorServer
+) -> None:
+    """An update killed mid-register leaves the customer in Plume and not in the state; the
+    rerun's register meets Plume's email check first. The error names the customer and the
+    adopt / importId way forward, not "use another email"."""
+    orphan = register(client, "ACME-4", name="Ann", email="Ann@Example.org")
+    with pytest.raises(e.ConflictError) as info:
+        register(client, "ACME-4", name="Ann", email="ann@example.org")
+    assert info.value.status == 422
+    assert f"customer {orphan.id}, which already has accountId ACME-4" in info.value.api_message
+    assert "adopt: true" in info.value.hint
+    assert f"importId: {orphan.id}" in info.value.hint
+    assert "email" not in info.value.hint
+    assert len([x for x in customers(emulator) if x["accountId"] == "ACME-4"]) == 1
 
 
 def test_locked_partner(emulator: EmulatorServer) -> None:
