@@ -56,7 +56,30 @@ _SCOPE_HINT = "or set plume:rateLimitScope (PLUME_RATE_LIMIT_SCOPE) to 'process'
 
 
 class RateBudgetUnavailableError(ConfigurationError):
-    """The shared rate budget cannot be used; nothing is sent to Plume without it."""
+    """The shared rate budget cannot be used; no request is sent to Plume without it.
+
+    `problem` says what failed, `next_step` what to do; the message between them says what was
+    sent: nothing, or how many requests this process's budget had granted before."""
+
+    def __init__(self, problem: str, next_step: str, sent: int = 0) -> None:
+        self.problem = problem
+        self.next_step = next_step
+        self.sent = sent
+        if sent:
+            what = (
+                f"this request was not sent to Plume ({sent} earlier request(s) of this process "
+                "were)"
+            )
+        else:
+            what = "nothing was sent to Plume"
+        super().__init__(f"{problem}; {what}: {next_step}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problem, self.next_step, self.sent))
+
+    def after(self, sent: int) -> RateBudgetUnavailableError:
+        """The same failure, met after `sent` requests had been granted."""
+        return RateBudgetUnavailableError(self.problem, self.next_step, sent)
 
 
 def gcra(
@@ -95,12 +118,21 @@ class SharedBudget:
         self.key = key
         self.rate = rate
         self.burst = burst
+        self.granted = 0
 
     def reserve(self) -> float:
-        return self.store.reserve(self.key, self.rate, self.burst)
+        try:
+            wait = self.store.reserve(self.key, self.rate, self.burst)
+        except RateBudgetUnavailableError as err:
+            raise err.after(self.granted) from None
+        self.granted += 1
+        return wait
 
     def block_for(self, seconds: float) -> None:
-        self.store.block(self.key, seconds)
+        try:
+            self.store.block(self.key, seconds)
+        except RateBudgetUnavailableError as err:
+            raise err.after(self.granted) from None
 
     def close(self) -> None:
         self.store.close()
@@ -132,9 +164,24 @@ class MachineStore:
         return cls(Path(platformdirs.user_cache_dir("plume-fleet")) / MACHINE_BUDGET_FILE)
 
     def _unusable(self, err: BaseException) -> RateBudgetUnavailableError:
+        """Corrupt, held locked, or not writable: each has its own way out."""
+        what = f"({type(err).__name__}: {err})"
+        if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
+            return RateBudgetUnavailableError(
+                f"the machine's rate budget {self.path} is not a usable SQLite database {what}",
+                "it only holds a schedule that is rebuilt at once: delete the file and run "
+                f"again, {_SCOPE_HINT}",
+            )
+        if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+            return RateBudgetUnavailableError(
+                f"the machine's rate budget {self.path} stayed locked by another process for "
+                f"{SQLITE_BUSY_TIMEOUT:.0f} s {what}",
+                f"find the stuck process (`fuser {self.path}`), stop it and run again, "
+                f"{_SCOPE_HINT}",
+            )
         return RateBudgetUnavailableError(
-            f"the machine's rate budget {self.path} is unusable ({type(err).__name__}: {err}); "
-            f"make its directory writable (XDG_CACHE_HOME), {_SCOPE_HINT}"
+            f"the machine's rate budget {self.path} cannot be opened or written {what}",
+            f"make its directory writable (XDG_CACHE_HOME), {_SCOPE_HINT}",
         )
 
     def _update(self, key: str, change: Callable[[float, float, float], tuple[Any, ...]]) -> Any:
@@ -234,10 +281,28 @@ class RedisStore:
         self._block = self._redis.register_script(_BLOCK)
 
     def _unusable(self, err: BaseException) -> RateBudgetUnavailableError:
+        """Refused credentials, unreachable, or an error answer: each has its own way out."""
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        scope = f"{_SCOPE_HINT} or 'machine'"
+        if isinstance(err, redis.AuthenticationError | redis.exceptions.NoPermissionError):
+            return RateBudgetUnavailableError(
+                f"the shared rate budget's Redis {self.url} refused this client ({reason})",
+                "check the user and password in plume:rateLimitUrl (set it with --secret), "
+                f"{scope}",
+            )
+        if isinstance(err, ValueError):
+            return RateBudgetUnavailableError(
+                f"the shared rate budget's Redis URL {self.url} is not usable ({reason})",
+                f"write it as redis://[user:password@]host:port/db, {scope}",
+            )
+        if isinstance(err, redis.ConnectionError | redis.TimeoutError | OSError):
+            return RateBudgetUnavailableError(
+                f"the shared rate budget's Redis {self.url} is unreachable ({reason})",
+                f"start it, check the host and port in plume:rateLimitUrl, {scope}",
+            )
         return RateBudgetUnavailableError(
-            f"the shared rate budget's Redis {self.url} is unreachable ({reason}); nothing was "
-            f"sent to Plume: start it, check plume:rateLimitUrl, {_SCOPE_HINT} or 'machine'"
+            f"the shared rate budget's Redis {self.url} answered an error ({reason})",
+            f"check that it is a writable primary that runs scripts, {scope}",
         )
 
     def reserve(self, key: str, rate: float, burst: int) -> float:

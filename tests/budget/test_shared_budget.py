@@ -163,7 +163,24 @@ def test_an_unwritable_cache_directory_fails_naming_the_file_and_the_way_out(
     message = str(info.value)
     assert "\n" not in message
     assert str(blocker) in message
+    assert "cannot be opened or written" in message
+    assert "make its directory writable" in message
     assert "PLUME_RATE_LIMIT_SCOPE" in message
+
+
+def test_a_corrupt_budget_file_is_named_corrupt_with_delete_as_the_way_out(
+    tmp_path: Path,
+) -> None:
+    """Not "make the directory writable": the directory is writable, the file is garbage."""
+    path = tmp_path / "rate-budget.sqlite"
+    path.write_bytes(b"this is no sqlite database, just bytes " * 100)
+    with pytest.raises(RateBudgetUnavailableError) as info:
+        MachineStore(path)
+    message = str(info.value)
+    assert f"{path} is not a usable SQLite database" in message
+    assert "delete the file and run again" in message
+    assert "writable" not in message
+    assert "nothing was sent to Plume" in message
 
 
 # -- the block, across processes -----------------------------------------------------------------
@@ -294,9 +311,27 @@ def test_redis_going_away_mid_run_fails_the_request_instead_of_sending_it(
     budget = SharedBudget(store, KEY, rate=6, burst=6)
     assert budget.reserve() == 0.0
     redis.Redis.from_url(redis_url).shutdown(nosave=True)
-    with pytest.raises(RateBudgetUnavailableError, match="unreachable"):
+    with pytest.raises(RateBudgetUnavailableError, match="unreachable") as info:
         budget.reserve()
     store.close()
+    # one request went out on the first slot: the error does not claim nothing was sent
+    assert "this request was not sent to Plume (1 earlier request(s)" in str(info.value)
+    assert "nothing was sent" not in str(info.value)
+
+
+def test_a_wrong_redis_password_is_named_as_refused_not_as_unreachable(redis_url: str) -> None:
+    admin = redis.Redis.from_url(redis_url)
+    admin.config_set("requirepass", "right-redis-pass")
+    admin.close()
+    wrong = redis_url.replace("redis://", "redis://:canary-wrong-pass-7f3@")
+    with pytest.raises(RateBudgetUnavailableError) as info:
+        RedisStore(wrong)
+    message = str(info.value)
+    assert "refused this client" in message
+    assert "check the user and password in plume:rateLimitUrl" in message
+    assert "unreachable" not in message
+    assert "canary-wrong-pass-7f3" not in message
+    assert "nothing was sent to Plume" in message
 
 
 # -- settings --------------------------------------------------------------------------------------
