@@ -55,7 +55,7 @@ test: lint typecheck unit ## The whole check: lint, types and every test
 
 BENCH_ARGS ?= --with-2000 --rate-limited --skip-checkpoints --parallel-sweep 2,4,16,32
 
-bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (about an hour; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run, "--engine double" for the old one; add --write-docs to update docs/performance.md)
+bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (about an hour; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run; add --write-docs to update docs/performance.md)
 	$(VENV)/bin/pip install -q -e '.[bench,emulator]'
 	$(PY) bench/provision.py $(BENCH_ARGS)
 

@@ -6,7 +6,6 @@ same API calls at the same in-flight concurrency, on the emulator as a subproces
     .venv/bin/python bench/provision.py --sizes 100 --latencies 50
     .venv/bin/python bench/provision.py --write-docs         # rewrites docs/performance.md
     .venv/bin/python bench/provision.py --rate-limited       # adds the 500 x 2 pilot at 6 req/s
-    .venv/bin/python bench/provision.py --engine double ...  # the engine double instead (old bench)
 
 For each API latency (emulator ``--latency-ms``) and fleet size, one stack goes through
 ``up``, an unchanged ``up``, ``preview``, ``refresh``, an ``up`` that renames every customer,
@@ -644,20 +643,7 @@ def rerender(paths: list[Path], *, write: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if "--engine" in args_in:
-        at = args_in.index("--engine")
-        engine = args_in[at + 1] if at + 1 < len(args_in) else ""
-        if engine == "double":
-            from bench import provision_double
-
-            return provision_double.main(args_in[:at] + args_in[at + 2 :])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--engine",
-        choices=("cli", "double"),
-        default="cli",
-        help="the real CLI (default) or the engine double (plume_testkit/enginedouble)",
-    )
     parser.add_argument(
         "--sizes",
         default="100,500",
@@ -708,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     latencies = [float(s) for s in args.latencies.split(",") if s]
     cli = find_cli()
     if cli is None:
-        print("no Pulumi CLI: run `make pulumi-cli` (or use --engine double)", file=sys.stderr)
+        print("no Pulumi CLI: run `make pulumi-cli`", file=sys.stderr)
         return 2
     options = CliOptions(skip_checkpoints=args.skip_checkpoints, parallel=args.parallel)
     workdir = Path(tempfile.mkdtemp(prefix="plume-bench-"))

@@ -64,3 +64,30 @@ def test_every_module_opens_with_its_job(module: str) -> None:
     doc = ast.get_docstring(ast.parse((REPO / module).read_text()))
     assert doc, f"{module} has no opening docstring"
     assert len(doc.split("\n", 1)[0]) >= 10, f"{module}'s docstring does not say its job"
+
+
+DOCUMENTS = sorted(
+    [REPO / "README.md", *(REPO / "docs").glob("*.md"), *(REPO / "tools").glob("*/README.md")]
+)
+_NAMED_PATH = re.compile(
+    r"`((?:tests|bench|plume_provider|plume_emulator|plume_testkit|scripts|tools|docs|\.ci)"
+    r"/[\w./-]*\w)(?:::(\w+))?"
+)
+
+
+def _named_paths(document: Path) -> list[tuple[str, str | None]]:
+    """`path` and `path::name` references to this repository's files in a document."""
+    return [(m.group(1), m.group(2)) for m in _NAMED_PATH.finditer(document.read_text())]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO)))
+def test_every_file_a_document_names_exists(document: Path) -> None:
+    """A doc that names a file (or a test in it) that is gone sends a reader nowhere."""
+    missing = []
+    for path, name in _named_paths(document):
+        target = REPO / path
+        if not target.exists():
+            missing.append(path)
+        elif name is not None and target.is_file() and name not in target.read_text():
+            missing.append(f"{path}::{name}")
+    assert missing == [], f"{document.relative_to(REPO)} names what does not exist: {missing}"
