@@ -24,7 +24,15 @@ from plume_testkit import REPO_ROOT
 
 from .cli_run import CliError, CliRun
 
-__all__ = ["PINNED_CLI", "VENV", "CliStack", "copy_project", "find_cli", "offline_env"]
+__all__ = [
+    "PINNED_CLI",
+    "VENV",
+    "CliStack",
+    "copy_project",
+    "file_backend_url",
+    "find_cli",
+    "offline_env",
+]
 
 VENV = Path(sys.executable).parent.parent
 PINNED_CLI = REPO_ROOT / ".tools" / "pulumi" / "bin" / "pulumi"
@@ -38,17 +46,32 @@ def find_cli() -> Path | None:
     return Path(found) if found else None
 
 
+def file_backend_url(state: Path) -> str:
+    """The file backend in ``state``, writing no metadata sidecars: the CLI's blob driver
+    truncates a ``.attrs`` sidecar before it writes it, so a kill at that instant leaves the
+    stack unreadable ("failed to load checkpoint: EOF"); without sidecars every write is a
+    temporary file renamed into place (docs/upstream.md)."""
+    return f"file://{state}?metadata=skip"
+
+
 def offline_env(
-    cli: Path, home: Path, state: Path, passphrase: str, **extra: str
+    cli: Path,
+    home: Path,
+    state: Path,
+    passphrase: str,
+    *,
+    backend_url: str | None = None,
+    **extra: str,
 ) -> dict[str, str]:
     """The environment of a CLI process that never reaches for the network: a local file
-    backend and ``PULUMI_HOME`` of its own, no update check, no plugin download."""
+    backend under ``state`` (or ``backend_url``, e.g. a loopback ``postgres://``) and
+    ``PULUMI_HOME`` of its own, no update check, no plugin download."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PLUME_"))}
     return {
         **keep,
         "PATH": f"{cli.parent}{os.pathsep}{VENV / 'bin'}{os.pathsep}{keep.get('PATH', '')}",
         "PULUMI_HOME": str(home),
-        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_BACKEND_URL": backend_url or file_backend_url(state),
         "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -70,7 +93,8 @@ class CliStack:
     """One stack of a copy of the project under ``root`` (``project``, ``home``, ``state``).
 
     ``env`` adds variables to the CLI's environment; ``error_tail``, when set, keeps only that
-    many last lines of a failed command's output in its ``CliError``.
+    many last lines of a failed command's output in its ``CliError``; ``backend_url`` replaces
+    the file backend under ``state`` (a team backend such as ``postgres://``).
     """
 
     def __init__(
@@ -83,6 +107,7 @@ class CliStack:
         passphrase: str,
         env: dict[str, str] | None = None,
         error_tail: int | None = None,
+        backend_url: str | None = None,
     ) -> None:
         self.cli = cli
         self.root = root
@@ -91,7 +116,9 @@ class CliStack:
         copy_project(self.project)
         for name in ("home", "state"):
             (root / name).mkdir()
-        self.env = offline_env(cli, root / "home", root / "state", passphrase, **(env or {}))
+        self.env = offline_env(
+            cli, root / "home", root / "state", passphrase, backend_url=backend_url, **(env or {})
+        )
         self.config = config
         self.error_tail = error_tail
         self._runs = 0

@@ -26,7 +26,9 @@ offline_pulumi_env() {
   PATH="$(dirname "$pulumi_bin"):$PATH"
   export PATH
   export PULUMI_HOME="$(cd "$lab_dir/pulumi-home" && pwd)"
-  export PULUMI_BACKEND_URL="file://$(cd "$lab_dir/state" && pwd)"
+  # metadata=skip: no .attrs sidecar files, whose non-atomic write can leave the state unreadable
+  # after a kill ("failed to load checkpoint: EOF"; docs/upstream.md)
+  export PULUMI_BACKEND_URL="file://$(cd "$lab_dir/state" && pwd)?metadata=skip"
   export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE:-plume-lab}"
   export PULUMI_SKIP_UPDATE_CHECK=true
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -150,6 +150,8 @@ def _kill_up_when(cli_lab: CliLab, ready: Callable[[], bool]) -> None:
         while time.monotonic() < deadline:
             if ready():
                 break
+            if process.poll() is not None:
+                raise AssertionError("the up ended before the point to kill it at")
             time.sleep(0.05)
         else:
             raise AssertionError("the up never reached the point to kill it at")

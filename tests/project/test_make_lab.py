@@ -113,7 +113,7 @@ def test_make_lab_starts_the_emulator_and_runs_up_on_the_lab_stack(
         assert call["env"]["PULUMI_HOME"] == str((lab["dir"] / "pulumi-home").resolve())
     state_dir = (lab["dir"] / "state").resolve()
     for call in calls:
-        assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{state_dir}"
+        assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{state_dir}?metadata=skip"
         assert call["env"]["PULUMI_CONFIG_PASSPHRASE"] == "plume-lab"
         project = yaml.safe_load((Path(call["cwd"]) / "Pulumi.yaml").read_text())
         assert project["name"] == "plume-fleet"
