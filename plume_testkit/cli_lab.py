@@ -23,7 +23,8 @@ PASSPHRASE = "plume-cli-tests"
 
 
 class CliLab(LabView, LabFleet, CliStack):
-    """One lab stack of a copy of the project, on a backend and PULUMI_HOME of its own."""
+    """One lab stack of a copy of the project, on a backend and PULUMI_HOME of its own (a file
+    backend in ``root``, or ``backend_url``); ``env`` adds to the CLI's environment."""
 
     def __init__(
         self,
@@ -32,6 +33,9 @@ class CliLab(LabView, LabFleet, CliStack):
         emulator: EmulatorServer,
         credentials: LabCredentials,
         stack: str = "lab",
+        *,
+        backend_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         LabView.__init__(self, emulator, credentials)
         lab = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.lab.yaml").read_text())["config"]
@@ -50,7 +54,8 @@ class CliLab(LabView, LabFleet, CliStack):
             lab,
             stack,
             passphrase=PASSPHRASE,
-            env={"PULUMI_DEBUG_COMMANDS": "true"},
+            env={"PULUMI_DEBUG_COMMANDS": "true", **(env or {})},
+            backend_url=backend_url,
         )
 
     @property

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The lab: the Plume Cloud emulator in the background, a local Pulumi backend under .lab/state,
-# and the `lab` stack. Usage: scripts/lab.sh up|preview|refresh|destroy|stop-emulator
+# and the `lab` stack. Usage: scripts/lab.sh up|preview|refresh|destroy|cancel|stop-emulator
+# [extra pulumi flags, e.g. refresh --clear-pending-creates]
 #
 # Environment (all optional): LAB_DIR (.lab), LAB_PORT (8765), VENV (.venv), PYTHON (python3),
-# PULUMI_CONFIG_PASSPHRASE (the lab passphrase, "plume-lab": it guards only the lab stack's secrets).
+# PULUMI_CONFIG_PASSPHRASE (the lab passphrase, "plume-lab": it guards only the lab stack's secrets),
+# LAB_BACKEND_URL (the stack's state elsewhere than .lab/state, e.g. a team's PostgreSQL:
+# postgres://pulumi@db.example.org:5432/pulumi?sslmode=require, the password in PGPASSWORD).
+#
+# One update at a time: the backend's lock refuses a second up/refresh/destroy of the stack; on
+# that refusal this script says who holds it and the safe next step. `cancel` removes the locks
+# of an update that died (pulumi cancel): never while that update still runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 action=${1:-up}
+shift || true
+extra=("$@")
 lab_dir=${LAB_DIR:-.lab}
 port=${LAB_PORT:-8765}
 venv=${VENV:-.venv}
@@ -71,6 +80,10 @@ PYEOF
 fi
 
 offline_pulumi_env
+if [ -n "${LAB_BACKEND_URL:-}" ]; then
+  export PULUMI_BACKEND_URL=$LAB_BACKEND_URL
+  echo "lab state in LAB_BACKEND_URL (${LAB_BACKEND_URL%%://*}://...)"
+fi
 
 # The stack file the CLI runs on: stacks/Pulumi.lab.yaml as tracked, pointed at this lab's
 # emulator, in $lab_dir/project/stacks. The tracked file is never written: not by a LAB_PORT
@@ -103,10 +116,31 @@ if ! pulumi stack select lab --non-interactive 2>/dev/null; then
   pulumi stack init lab --non-interactive --cwd "$lab_dir/project"
 fi
 config=(--stack lab --non-interactive --config-file "$stack_file")
+
+# An update (up, refresh, destroy): the CLI's own error names the lock's holder (user@host, pid,
+# time); this adds what is safe to do about it, since `pulumi cancel` on a running update lets a
+# second one start beside it.
+update() {
+  local errors status=0
+  errors=$(mktemp)
+  { pulumi "$@" 2>&1 1>&3 | tee "$errors" >&2; } 3>&1 || status=$?
+  if [ "$status" -ne 0 ] && grep -q "the stack is currently locked" "$errors"; then
+    cat >&2 <<EOF
+lab.sh: stack lab is being updated by the process named above (user@host, pid). Wait for it to
+  end and run this again. Only if that process is gone (check with \`ps -p <pid>\` on that host:
+  killed, or its machine lost) remove its lock with \`scripts/lab.sh cancel\`, then clear what it
+  left half-done with \`scripts/lab.sh refresh --clear-pending-creates\` before the next up.
+EOF
+  fi
+  rm -f "$errors"
+  return "$status"
+}
+
 case "$action" in
-  up) pulumi up --yes "${config[@]}" ;;
-  preview) pulumi preview "${config[@]}" ;;
-  refresh) pulumi refresh --yes "${config[@]}" ;;
-  destroy) pulumi destroy --yes "${config[@]}" ;;
-  *) echo "unknown action '$action': use up, preview, refresh, destroy or stop-emulator" >&2; exit 2 ;;
+  up) update up --yes "${config[@]}" "${extra[@]}" ;;
+  preview) pulumi preview "${config[@]}" "${extra[@]}" ;;
+  refresh) update refresh --yes "${config[@]}" "${extra[@]}" ;;
+  destroy) update destroy --yes "${config[@]}" "${extra[@]}" ;;
+  cancel) pulumi cancel --yes --stack lab --non-interactive ;;
+  *) echo "unknown action '$action': use up, preview, refresh, destroy, cancel or stop-emulator" >&2; exit 2 ;;
 esac

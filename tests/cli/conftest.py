@@ -18,6 +18,7 @@ import pytest
 from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_testkit.cli import find_cli
 from plume_testkit.cli_lab import CliLab
+from plume_testkit.postgres_server import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,15 @@ def cli_lab(
     lab = CliLab(pulumi_cli, tmp_path, emulator, lab_credentials)
     yield lab
     lab.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (temporary directory, free loopback port). Its
+    absence fails the tests with the install command: the team backend is never skipped."""
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
+    with server:
+        yield server
