@@ -1,0 +1,118 @@
+"""Checkpoint tax benchmark: what each lever the CLI offers does to the cost of a checkpointed
+`up` and `destroy` (the stacks' default: the whole state rewritten after every step).
+
+One fresh stack per lever, N customers x 2 nodes (default 200), against the emulator with no
+rate limit and no latency, so the CLI's own CPU is what shows. Per lever: wall seconds and CPU
+seconds of the CLI process for `up` and `destroy`, and the state's bytes per resource. Levers:
+
+* `default`: checkpointed, as every stack runs;
+* `--disable-integrity-checking`: skips the snapshot verification done twice per save (it
+  catches engine bugs that would write a dangling reference);
+* `PULUMI_DIY_BACKEND_GZIP`: the state gzipped (less to write, more CPU);
+* `PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS`: no copy under `.pulumi/backups` at the end;
+* `PULUMI_SKIP_CHECKPOINTS` (reference): the state written once, at the end (no crash record).
+
+    .venv/bin/python bench/checkpoint_levers.py                   # 200 customers
+    .venv/bin/python bench/checkpoint_levers.py --customers 500 --levers default,skip
+It prints numbers; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.processes import ProcessSampler  # noqa: E402
+from bench.provision import (  # noqa: E402
+    CliOptions,
+    fleet,
+    fleet_stack,
+    inventory_file,
+    measured,
+)
+from plume_emulator.testing import EmulatorProcess  # noqa: E402
+from plume_testkit.cli import find_cli  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A way to run the CLI: extra environment and extra flags of `up` and `destroy`."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+
+LEVERS = {
+    "default": Lever("default"),
+    "integrity": Lever("--disable-integrity-checking", flags=("--disable-integrity-checking",)),
+    "gzip": Lever("PULUMI_DIY_BACKEND_GZIP", env={"PULUMI_DIY_BACKEND_GZIP": "true"}),
+    "backups": Lever(
+        "PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS",
+        env={"PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS": "true"},
+    ),
+    "skip": Lever("PULUMI_SKIP_CHECKPOINTS (reference)", env={"PULUMI_SKIP_CHECKPOINTS": "true"}),
+}
+
+
+def run_lever(
+    cli: Path, workdir: Path, emulator: EmulatorProcess, customers: int, lever: Lever
+) -> str:
+    """One table row: `up` and `destroy` of a fresh stack run with `lever`."""
+    emulator.reset()
+    stack = fleet_stack(
+        cli, workdir, "lever-", emulator, 0, fleet(customers), CliOptions(skip_checkpoints=False)
+    )
+    stack.env.update(lever.env)
+    ignore = [emulator.process.pid] if emulator.process else []
+    cells: list[str] = []
+    state_bytes = 0
+    for verb in ("up", "destroy"):
+        emulator.reset_stats()
+        with ProcessSampler(ignore=ignore) as processes:
+            run = stack.operation(verb, *lever.flags, timeout=3600, events=False)
+        phase = measured(emulator, run.seconds, processes)
+        cells += [f"{phase.seconds:.1f}", f"{phase.cpu_seconds.get('cli', 0.0):.1f}"]
+        if verb == "up":
+            state_bytes = len(stack.pulumi("stack", "export", "--stack", "bench").stdout)
+        print(f"    {lever.name} {verb}: {cells[-2]} s wall, CLI CPU {cells[-1]} s", flush=True)
+    per_resource = state_bytes / (customers * 3)
+    return f"| {lever.name} | {' | '.join(cells)} | {per_resource:,.0f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--levers", default=",".join(LEVERS), help=f"of {', '.join(LEVERS)}")
+    args = parser.parse_args()
+    cli = find_cli()
+    if cli is None:
+        sys.exit("no pulumi CLI: run `make pulumi-cli` first")
+    workdir = Path(tempfile.mkdtemp(prefix="plume-levers-"))
+    inventory = inventory_file(workdir / "inventory.json", args.customers)
+    rows = [
+        f"{args.customers} customers x 2 nodes, checkpointed unless said, no rate limit:",
+        "",
+        "| lever | up wall s | up CLI CPU s | destroy wall s | destroy CLI CPU s | state B/res. |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    emulator = EmulatorProcess(inventory=inventory, waf_limit=0, latency_ms=0, reset=True)
+    emulator.start()
+    try:
+        for key in filter(None, args.levers.split(",")):
+            print(f"lever {LEVERS[key].name}", flush=True)
+            rows.append(run_lever(cli, workdir, emulator, args.customers, LEVERS[key]))
+    finally:
+        emulator.stop()
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
