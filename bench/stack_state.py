@@ -60,53 +60,8 @@ def _resource(kind: str, name: str, outputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def checkpoint(customers: int) -> dict[str, Any]:
-    """A stack's checkpoint file: N customers, two nodes each."""
-    resources: list[dict[str, Any]] = [
-        {"urn": STACK_URN, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": {}},
-        {
-            "urn": PROVIDER_URN,
-            "custom": True,
-            "id": PROVIDER_ID,
-            "type": "pulumi:providers:pulumi-python",
-        },
-    ]
-    for i in range(customers):
-        customer_id = f"{i:024x}"
-        resources.append(
-            _resource(
-                "Customer",
-                f"customer-CRM-{i:06d}",
-                {
-                    "accountId": f"CRM-{i:06d}",
-                    "name": f"Customer {i}",
-                    "email": f"customer.{i}@example.org",
-                    "customerId": customer_id,
-                    "locationId": f"{i + 10**9:024x}",
-                    "profile": "auto",
-                    "acceptLanguage": "en-US",
-                },
-            )
-        )
-        for serial, nickname in ((f"GW-{i:06d}", "Hall"), (f"POD-{i:06d}", "Study")):
-            resources.append(
-                _resource(
-                    "Node",
-                    f"node-{serial}",
-                    {"serialNumber": serial, "nickname": nickname, "customerId": customer_id},
-                )
-            )
-    deployment = {"manifest": {"time": "2026-12-03T10:11:17Z", "magic": "", "version": ""}}
-    return {
-        "version": 3,
-        "checkpoint": {
-            "stack": f"organization/{PROJECT}/{STACK}",
-            "latest": {**deployment, "resources": resources},
-        },
-    }
-
-
 def fleet_config(customers: int) -> list[dict[str, Any]]:
+    """The declared fleet: N customers, two nodes each."""
     return [
         {
             "accountId": f"CRM-{i:06d}",
@@ -121,6 +76,37 @@ def fleet_config(customers: int) -> list[dict[str, Any]]:
     ]
 
 
+def checkpoint(fleet: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stack's checkpoint file holding every customer and node of `fleet`."""
+    resources: list[dict[str, Any]] = [
+        {"urn": STACK_URN, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": {}},
+        {
+            "urn": PROVIDER_URN,
+            "custom": True,
+            "id": PROVIDER_ID,
+            "type": "pulumi:providers:pulumi-python",
+        },
+    ]
+    for i, spec in enumerate(fleet):
+        customer_id = f"{i:024x}"
+        declared = {k: v for k, v in spec.items() if k != "nodes"}
+        outputs = {**declared, "customerId": customer_id, "locationId": f"{i + 10**9:024x}"}
+        outputs |= {"profile": "auto", "acceptLanguage": "en-US"}
+        resources.append(_resource("Customer", f"customer-{spec['accountId']}", outputs))
+        for node in spec["nodes"]:
+            serial = node["serialNumber"]
+            node_outputs = {**node, "customerId": customer_id}
+            resources.append(_resource("Node", f"node-{serial}", node_outputs))
+    deployment = {"manifest": {"time": "2026-12-03T10:11:17Z", "magic": "", "version": ""}}
+    return {
+        "version": 3,
+        "checkpoint": {
+            "stack": f"organization/{PROJECT}/{STACK}",
+            "latest": {**deployment, "resources": resources},
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=2_000)
@@ -132,9 +118,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stack = CliStack(cli, Path(tmp), {}, STACK, passphrase="bench")
         state_file = Path(tmp) / "state" / ".pulumi" / "stacks" / PROJECT / f"{STACK}.json"
-        state_file.write_text(json.dumps(checkpoint(args.customers), indent=4))
+        declared = fleet_config(args.customers)
+        state_file.write_text(json.dumps(checkpoint(declared), indent=4))
         os.environ.update(stack.env)
-        fleet = load_fleet({"customers": json.dumps(fleet_config(args.customers))})
+        fleet = load_fleet({"customers": json.dumps(declared)})
         name = f"organization/{PROJECT}/{STACK}"
         export, guard = [], []
         for _ in range(args.repeat):
