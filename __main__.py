@@ -37,6 +37,9 @@ from plume_provider.fleet import (
 )
 from plume_provider.fleet.stack_config import fleet_config, refuse_plaintext_credentials
 from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
+from plume_provider.resources.sdk_workarounds import apply_sdk_workarounds
+
+apply_sdk_workarounds()
 
 
 def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:

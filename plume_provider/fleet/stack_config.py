@@ -2,10 +2,12 @@
 
 `pulumi.Config` reads the keys it is asked for and has no way to list the keys a stack sets,
 so a typo'd key (`plume-fleet:retainOnDelte`) would be ignored without a word. `declared_keys`
-lists them from the two places the Python SDK keeps a program's config: the map the language
-host hands the program (`pulumi.runtime.set_all_config`, which keeps it in the private
-`pulumi.runtime.config.CONFIG`; read here and nowhere else) and the `PULUMI_CONFIG`
-environment JSON (`pulumi.runtime.get_config_env`). Per-key `PULUMI_CONFIG_<KEY>` variables
+lists them from the `PULUMI_CONFIG` environment JSON the CLI hands the program, through the
+public `pulumi.runtime.get_config_env` (all the language host reads under `pulumi up`), and,
+because the SDK has no public way to list config set in-process (`pulumi.runtime.set_all_config`
+from an Automation API inline program or a test), from the private
+`pulumi.runtime.config.CONFIG` where it exists: read here and nowhere else, and skipped on an
+SDK without it. Per-key `PULUMI_CONFIG_<KEY>` variables
 cannot be mapped back to a key's spelling, so they are not listed (their values are still read
 when the key is known).
 
@@ -32,7 +34,8 @@ def declared_keys(namespace: str) -> set[str]:
     from pulumi.runtime import config as runtime_config
 
     prefix = f"{namespace}:"
-    declared = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    in_process = getattr(runtime_config, "CONFIG", None)  # private; no public listing
+    declared = {**runtime_config.get_config_env(), **(in_process.get() if in_process else {})}
     return {key.removeprefix(prefix) for key in declared if key.startswith(prefix)}
 
 

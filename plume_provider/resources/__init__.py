@@ -9,11 +9,14 @@ PlumeNode("alice-gw", PlumeNodeArgs(customer_id=home.customer_id,
 ```
 
 Credentials and endpoints come from the stack config (`plume:*`) or `PLUME_*` env vars when
-the provider runs; nothing secret is stored in the stack state.
+the provider runs; nothing secret is stored in the stack state. Declaring a resource patches
+nothing: a program that wants the SDK's scale costs paid less calls `apply_sdk_workarounds()`
+first (README, "Using the resources in your own program").
 """
 
 from plume_provider.resources.customer import CustomerProvider, PlumeCustomer, PlumeCustomerArgs
 from plume_provider.resources.node import NodeProvider, PlumeNode, PlumeNodeArgs
+from plume_provider.resources.sdk_workarounds import apply_sdk_workarounds
 
 __all__ = [
     "CustomerProvider",
@@ -22,4 +25,5 @@ __all__ = [
     "PlumeCustomerArgs",
     "PlumeNode",
     "PlumeNodeArgs",
+    "apply_sdk_workarounds",
 ]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pulumi import CustomResource, ResourceOptions
+from pulumi import ResourceOptions
 from pulumi.dynamic import (
     CheckFailure,
     ConfigureRequest,
@@ -44,8 +44,6 @@ from pydantic import BaseModel, ValidationError
 
 from plume_provider.client.errors import InputValidationError, PlumeError
 from plume_provider.resources.config import ConfigSource, settings_from_config
-from plume_provider.resources.sdk_workarounds import install_all
-from plume_provider.resources.serialized import serialized_provider
 
 if TYPE_CHECKING:
     from plume_provider.client import PlumeClient
@@ -246,6 +244,10 @@ class PlumeProviderBase(ResourceProvider):
     serialize_as_secret_always: bool = False
     """The pickled provider holds no secret (a test proves it), so it need not be a secret."""
 
+    pickled_by_class: ClassVar[bool] = True
+    """The pickle depends on the class alone (`__getstate__`), so
+    `sdk_workarounds.SERIALIZE_PROVIDER_ONCE` may serialize it once per class."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in _OPERATIONS:
@@ -365,6 +367,10 @@ class PlumeResource(Resource):
     registration response (`sdk_workarounds.RESOURCE_TYPES_UPSTREAM`), and they would give it
     nothing, since it looks them up by the camelCase property names. The args dataclass fields
     are the snake_case names of the input properties.
+
+    Declared through the SDK's own `pulumi.dynamic.Resource.__init__`, nothing patched: it
+    serializes the provider per resource unless the program called
+    `sdk_workarounds.apply_sdk_workarounds()` (then once per class).
     """
 
     _PROPERTIES: ClassVar[tuple[str, ...]] = ()
@@ -391,13 +397,7 @@ class PlumeResource(Resource):
         for name, value in self._arguments(resource_name, args).items():
             if value is not None:
                 props[name] = value
-        props[PROVIDER_KEY] = serialized_provider(provider)
-        install_all()
-        # What `Resource.__init__` does, but for serializing the provider once per resource (a
-        # Plume provider holds no secret, so its blob is never made one: `PlumeProviderBase`).
-        CustomResource.__init__(
-            self, f"pulumi-python:{self._resource_type_name}", resource_name, props, opts
-        )
+        super().__init__(provider, resource_name, props, opts)
 
     @classmethod
     def _arguments(cls, resource_name: str, args: Any) -> dict[str, Any]:

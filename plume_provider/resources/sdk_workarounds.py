@@ -13,7 +13,16 @@ runs hit these costs as much as tests do:
   a failure still surfaces as soon as it happens, the loop runs once.
 * `CHEAP_STACK_TRACE`: `_get_stack_trace` (`pulumi/runtime/resource.py`) records where each
   resource was declared with `traceback.extract_stack()`, which also loads source lines and
-  `stat`s every file on the stack. The same frames are built from the interpreter's frames.
+  `stat`s every file on the stack, and keeps every frame: the SDK's, asyncio's, the language
+  host's, the resource library's, each with this machine's absolute path, about a third of each
+  resource's saved state. The frames are read from the interpreter's frames instead, and only
+  the program's own are kept (`program_file`), so the state's `sourcePosition` is the
+  program's line that declared the resource.
+* `SERIALIZE_PROVIDER_ONCE`: `pulumi.dynamic.Resource.__init__` serializes the provider of
+  every resource with `serialize_provider`, which leaves a wrapper on the pickler per call
+  (every declaration past ~980 fails with `RecursionError`). For a provider class that says
+  its pickle depends on the class alone (`pickled_by_class`), the blob is computed once per
+  class (`serialized.serialized_provider`); any other provider gets the SDK's own.
 * `RAISED_GC_THRESHOLD`: the SDK keeps dozens of Outputs, futures and tasks per resource alive
   until the program ends, so with CPython's default young-generation threshold the cyclic
   collector runs every few declarations and its older passes walk the whole growing graph.
@@ -25,9 +34,11 @@ runs hit these costs as much as tests do:
   those modules `log.debug` sends nothing, unless `SDK_DEBUG_ENV` is set: a user debugging the
   SDK sets it and runs `pulumi up --debug`. The program's own `pulumi.log` is untouched.
 
-Two more costs are avoided rather than patched: `serialize_provider` leaving a wrapper on the
-pickler per dynamic resource (until declarations fail with `RecursionError`): `serialized`
-serializes each provider class once; and `resolve_outputs` (`pulumi/runtime/rpc.py`)
+Nothing here is applied on import or when a resource is declared: a program asks for it with
+`apply_sdk_workarounds()` (plume-fleet's `__main__.py` does, first thing). A program that does
+not call it runs the SDK as it is, with the costs above (docs/upstream.md).
+
+One more cost is avoided rather than patched: `resolve_outputs` (`pulumi/runtime/rpc.py`)
 recomputing the resource class's property types (`pulumi._types.resource_types`:
 `typing.get_type_hints` over every annotation) for every registration response: the Plume
 classes annotate their outputs for type checkers only (`RESOURCE_TYPES_UPSTREAM`).
@@ -49,10 +60,13 @@ import os
 import pathlib
 import re
 import sys
+import sysconfig
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+from plume_provider.resources.serialized import serialized_provider
 
 __all__ = [
     "CHEAP_STACK_TRACE",
@@ -61,12 +75,15 @@ __all__ = [
     "QUIET_SDK_DEBUG",
     "RAISED_GC_THRESHOLD",
     "RESOURCE_TYPES_UPSTREAM",
+    "SERIALIZE_PROVIDER_ONCE",
     "VERIFIED",
     "Workaround",
-    "install_all",
+    "apply_sdk_workarounds",
     "install_cheap_stack_trace",
     "install_linear_output_wait",
     "install_quiet_sdk_debug",
+    "install_serialize_provider_once",
+    "program_file",
     "raise_gc_threshold",
     "sdk_version",
 ]
@@ -77,7 +94,9 @@ Version = tuple[int, ...]
 
 VERIFIED: tuple[Version, Version] = ((3, 272), (3, 273))
 """The `pulumi` package versions, from and up to (excluded), whose source every workaround
-here was checked against."""
+here was checked against. pyproject.toml allows `pulumi>=3.272,<4`: on a version outside this
+range `apply_sdk_workarounds` patches nothing and logs one warning per workaround (the SDK runs
+as it is, with its costs), enforced by `Workaround.applies`."""
 
 
 @functools.cache
@@ -149,6 +168,15 @@ CHEAP_STACK_TRACE = Workaround(
     ),
     check="whether _get_stack_trace still uses traceback.extract_stack and the frames it keeps",
 )
+SERIALIZE_PROVIDER_ONCE = Workaround(
+    name="serialize-provider-once",
+    replaces="pulumi.dynamic.dynamic.serialize_provider (as Resource.__init__ calls it)",
+    upstream=(
+        "not filed (pulumi/pulumi#17803 may be it), "
+        "docs/upstream.md#serialize_provider-leaves-a-wrapper-per-call"
+    ),
+    check="whether dynamic.Resource.__init__ still calls the module's serialize_provider",
+)
 RAISED_GC_THRESHOLD = Workaround(
     name="raised-gc-threshold",
     replaces="gc.get_threshold()[0] (the SDK's allocations per resource)",
@@ -207,9 +235,42 @@ def _source_uri(filename: str) -> str | None:
         return None
 
 
+def _library_roots() -> tuple[str, ...]:
+    """Directories whose files are never the program's: the interpreter's (stdlib, asyncio,
+    site-packages of the venv and of the base install), the SDK's and plume_provider's."""
+    import pulumi
+
+    import plume_provider
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values()}
+    roots |= {os.path.dirname(pulumi.__file__), os.path.dirname(plume_provider.__file__)}
+    return tuple(os.path.join(os.path.realpath(root), "") for root in roots if root)
+
+
+@functools.lru_cache(maxsize=1024)
+def program_file(filename: str, root: str | None) -> bool:
+    """True for a Python file of the program itself: a `.py` file (the language host's
+    `pulumi-language-python-exec` and `<frozen ...>` are not), under the project's `root` when
+    it is known (so the engine saves it as a relative `project:///` URI, never an absolute
+    path), and in none of `_library_roots`."""
+    if not filename.endswith(".py") or not os.path.isabs(filename):
+        return False
+    real = os.path.realpath(filename)
+    if real.startswith(_library_roots()):
+        return False
+    if root is None or not os.path.isabs(root):  # unknown (mocks say "root_directory")
+        return True
+    inside = os.path.join(os.path.abspath(root), "")
+    real_root = os.path.join(os.path.realpath(root), "")
+    return filename.startswith(inside) or real.startswith(real_root)
+
+
 def _stack_trace() -> Any:
-    """What the SDK's `_get_stack_trace` returns: the frames outside the third `__init__` from
-    the top (Resource, CustomResource, the concrete class), innermost first."""
+    """The SDK's `_get_stack_trace`, program frames only: of the frames outside the third
+    `__init__` from the top (Resource, CustomResource, the concrete class), innermost first,
+    those of `program_file`. The first is the program's line that declared the resource (the
+    SDK's `sourcePosition`); none when no program code is on the stack."""
+    from pulumi.runtime import settings
     from pulumi.runtime.proto import source_pb2
 
     frame = sys._getframe(1)
@@ -220,12 +281,15 @@ def _stack_trace() -> Any:
         frame = frame.f_back  # type: ignore[assignment]
     if inits < 3:
         return source_pb2.StackTrace()
+    root = settings.get_root_directory()
     frames = []
     while frame is not None:
         filename, line = frame.f_code.co_filename, frame.f_lineno
-        uri = _source_uri(filename) if filename and line is not None else None
-        position = None if uri is None else source_pb2.SourcePosition(uri=uri, line=line)
-        frames.append(source_pb2.StackFrame(pc=position))
+        if filename and line is not None and program_file(filename, root):
+            uri = _source_uri(filename)
+            if uri is not None:
+                position = source_pb2.SourcePosition(uri=uri, line=line)
+                frames.append(source_pb2.StackFrame(pc=position))
         frame = frame.f_back  # type: ignore[assignment]
     return source_pb2.StackTrace(frames=frames)
 
@@ -298,9 +362,42 @@ def install_quiet_sdk_debug() -> None:
             setattr(module, "log", _LogWithoutDebug(log))  # noqa: B010 (patching on purpose)
 
 
-def install_all() -> None:
-    """Every workaround a declaration needs before the SDK registers it (idempotent)."""
+def _serialize_provider_once(provider: Any) -> str:
+    """`serialize_provider`, once per class for a provider whose class says `pickled_by_class`."""
+    if getattr(type(provider), "pickled_by_class", False):
+        return serialized_provider(provider)
+    blob: str = REPLACED["serialize_provider"](provider)
+    return blob
+
+
+def install_serialize_provider_once() -> None:
+    """Serialize a `pickled_by_class` provider once per class, not per resource (idempotent)."""
+    from pulumi.dynamic import dynamic
+
+    if dynamic.serialize_provider is _serialize_provider_once:
+        return
+    if SERIALIZE_PROVIDER_ONCE.applies():
+        REPLACED["serialize_provider"] = dynamic.serialize_provider
+        setattr(dynamic, "serialize_provider", _serialize_provider_once)  # noqa: B010
+
+
+WORKAROUNDS = (
+    LINEAR_OUTPUT_WAIT,
+    CHEAP_STACK_TRACE,
+    SERIALIZE_PROVIDER_ONCE,
+    RAISED_GC_THRESHOLD,
+    QUIET_SDK_DEBUG,
+)
+"""Every workaround `apply_sdk_workarounds` installs."""
+
+
+def apply_sdk_workarounds() -> tuple[str, ...]:
+    """Install every workaround here in this program (idempotent); call it before declaring
+    resources. Returns the names of those applied: on an SDK outside `VERIFIED`, none (one
+    warning each says why). Nothing else in plume_provider patches the SDK."""
     install_linear_output_wait()
     install_cheap_stack_trace()
+    install_serialize_provider_once()
     raise_gc_threshold()
     install_quiet_sdk_debug()
+    return tuple(w.name for w in WORKAROUNDS if w.applies())

@@ -13,7 +13,9 @@ import asyncio
 import gc
 import linecache
 import logging
+import os
 import pickle
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,7 +47,10 @@ from plume_provider.resources.sdk_workarounds import (
     RAISED_GC_THRESHOLD,
     RESOURCE_TYPES_UPSTREAM,
     SDK_DEBUG_ENV,
+    SERIALIZE_PROVIDER_ONCE,
+    WORKAROUNDS,
     Workaround,
+    apply_sdk_workarounds,
     install_linear_output_wait,
     install_quiet_sdk_debug,
     raise_gc_threshold,
@@ -89,6 +94,7 @@ def test_declaring_plume_resources_serializes_each_provider_class_once(
 
     monkeypatch.setattr(serialized, "_BLOBS", {})
     monkeypatch.setattr(serialized, "serialize_provider", counting)
+    apply_sdk_workarounds()
     pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
     PlumeCustomer("customer-A-0", PlumeCustomerArgs(account_id="A-0"))
     PlumeNode("node-0", PlumeNodeArgs(customer_id="c", location_id="l", serial_number="S-0"))
@@ -211,7 +217,9 @@ class _Declared(_Middle):
         super().__init__(capture)
 
 
-def test_the_cheap_stack_trace_records_the_same_frames_as_the_sdk() -> None:
+def test_the_stack_trace_keeps_the_program_s_frames_of_the_sdk_s_trace() -> None:
+    """Of the SDK's frames (pytest's, the stdlib's, this file's) only this file's stay, in the
+    SDK's order: this file stands for the program."""
     from pulumi.runtime import resource
 
     from plume_provider.resources import sdk_workarounds
@@ -227,8 +235,10 @@ def test_the_cheap_stack_trace_records_the_same_frames_as_the_sdk() -> None:
 
     _Declared(capture)
     ours, sdks = traces
-    assert ours == sdks
-    assert ours.frames[0].pc.uri == Path(__file__).as_uri()  # type: ignore[attr-defined]
+    here = Path(__file__).as_uri()
+    assert len(sdks.frames) > 3  # type: ignore[attr-defined]
+    assert list(ours.frames) == [f for f in sdks.frames if f.pc.uri == here]  # type: ignore[attr-defined]
+    assert [f.pc.uri for f in ours.frames] == [here]  # type: ignore[attr-defined]
 
 
 def test_the_cheap_stack_trace_is_empty_outside_a_resource_constructor() -> None:
@@ -248,10 +258,9 @@ def saved_gc_threshold() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("saved_gc_threshold")
-def test_declaring_a_plume_resource_raises_the_default_gc_threshold() -> None:
+def test_applying_the_workarounds_raises_the_default_gc_threshold() -> None:
     gc.set_threshold(700, 10, 10)
-    pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
-    PlumeCustomer("customer-A-1", PlumeCustomerArgs(account_id="A-1"))
+    apply_sdk_workarounds()
     assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
 
 
@@ -463,11 +472,12 @@ def _sdk_logs(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(sys.modules[name], "log", pulumi.log)
 
 
-def test_declaring_a_plume_resource_sends_none_of_the_sdk_s_debug_lines_to_the_engine(
+def test_with_the_workarounds_a_plume_resource_sends_none_of_the_sdk_s_debug_lines_to_the_engine(
     monkeypatch: pytest.MonkeyPatch, recording_engine: _RecordingEngine
 ) -> None:
     _sdk_logs(monkeypatch)
     monkeypatch.delenv(SDK_DEBUG_ENV, raising=False)
+    apply_sdk_workarounds()
     pulumi.runtime.set_mocks(_Echo(), project="plume-fleet", stack="test", preview=True)
     monkeypatch.setattr(settings, "get_engine", lambda: recording_engine)
     PlumeCustomer("customer-Q-1", PlumeCustomerArgs(account_id="Q-1"))
@@ -545,6 +555,16 @@ def _untouched_sdk_debug(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
     return lambda: all(sys.modules[name].log is pulumi.log for name in QUIET_MODULES)
 
 
+def _untouched_serialize_provider(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    from pulumi.dynamic import dynamic
+
+    sdk = sdk_workarounds.REPLACED.get("serialize_provider", dynamic.serialize_provider)
+    monkeypatch.setattr(dynamic, "serialize_provider", sdk)
+    sdk_workarounds.install_serialize_provider_once()
+    sdk_workarounds.install_serialize_provider_once()
+    return lambda: dynamic.serialize_provider is sdk
+
+
 def _untouched_gc_threshold(_monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
     gc.set_threshold(700, 10, 10)
     raise_gc_threshold()
@@ -557,6 +577,7 @@ def _untouched_gc_threshold(_monkeypatch: pytest.MonkeyPatch) -> Callable[[], bo
     [
         (LINEAR_OUTPUT_WAIT, _untouched_output_wait),
         (CHEAP_STACK_TRACE, _untouched_stack_trace),
+        (SERIALIZE_PROVIDER_ONCE, _untouched_serialize_provider),
         (RAISED_GC_THRESHOLD, _untouched_gc_threshold),
         (QUIET_SDK_DEBUG, _untouched_sdk_debug),
     ],
@@ -587,5 +608,62 @@ def test_the_installed_sdk_is_one_the_workarounds_were_verified_on() -> None:
     source, then widen `VERIFIED` (or drop what the new SDK fixed, as its canary says)."""
     low, high = sdk_workarounds.VERIFIED
     assert low <= sdk_workarounds.sdk_version() < high
-    workarounds = (LINEAR_OUTPUT_WAIT, CHEAP_STACK_TRACE, RAISED_GC_THRESHOLD, QUIET_SDK_DEBUG)
-    assert all(w.applies() for w in workarounds)
+    assert all(w.applies() for w in WORKAROUNDS)
+    assert apply_sdk_workarounds() == tuple(w.name for w in WORKAROUNDS)
+
+
+def test_the_pyproject_range_starts_where_the_workarounds_were_verified() -> None:
+    """pyproject.toml allows newer SDKs (the workarounds then step aside); its floor is the
+    verified one."""
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    low, _ = sdk_workarounds.VERIFIED
+    assert f'"pulumi>={".".join(map(str, low))},<4"' in text
+
+
+# -- without the explicit call: the SDK as it is ------------------------------------------------
+
+_WITHOUT_THE_CALL = """
+import asyncio, gc, pickle, sys
+import pulumi
+from pulumi.dynamic import dynamic
+from pulumi.runtime import resource, stack
+
+sdk = (stack.asyncio, resource._get_stack_trace, dynamic.serialize_provider, gc.get_threshold())
+logs = {name: sys.modules[name].log for name in %(quiet)r if name in sys.modules}
+
+from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
+
+
+class Echo(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return "id", dict(args.inputs)
+
+    def call(self, args):
+        return {}, None
+
+
+pulumi.runtime.set_mocks(Echo(), project="plume-fleet", stack="test", preview=True)
+home = PlumeCustomer("customer-A-1", PlumeCustomerArgs(account_id="A-1"))
+PlumeNode("node-1", PlumeNodeArgs(customer_id=home.customer_id, location_id=home.location_id,
+                                  serial_number="S-1"))
+now = (stack.asyncio, resource._get_stack_trace, dynamic.serialize_provider, gc.get_threshold())
+assert now == sdk, (now, sdk)
+assert all(sys.modules[name].log is log for name, log in logs.items())
+assert all(sys.modules[name].log is pulumi.log for name in %(quiet)r)
+print("untouched")
+"""
+
+
+def test_a_program_declaring_resources_without_the_call_leaves_the_sdk_untouched() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_THE_CALL % {"quiet": QUIET_MODULES}],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "untouched"

@@ -5,7 +5,8 @@
 wrapper on `pickle._Pickler._batch_setitems` on every call and wraps the *already wrapped*
 method the next time. The wrappers nest one level per dynamic resource ever declared in the
 process, so after ~980 of them every further declaration fails with RecursionError. A fleet
-of 500 customers x 2 nodes (1,500 resources) could never be deployed.
+of 500 customers x 2 nodes (1,500 resources) could never be deployed. The program makes the
+documented call (`apply_sdk_workarounds`), which serializes a Plume provider once per class.
 
 The program is run in a fresh subprocess, so the test neither depends on nor leaks into the
 pickle state of the test session.
@@ -23,7 +24,11 @@ RESOURCES = 2_500
 
 _PROGRAM = f"""
 import pulumi
-from plume_provider.resources import PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs
+from plume_provider.resources import (
+    PlumeCustomer, PlumeCustomerArgs, PlumeNode, PlumeNodeArgs, apply_sdk_workarounds,
+)
+
+apply_sdk_workarounds()  # as README says a program declaring thousands of resources does
 
 
 class Mocks(pulumi.runtime.Mocks):
