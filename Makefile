@@ -56,11 +56,11 @@ test: lint typecheck unit ## The whole check: lint, types and every test
 BENCH_ARGS ?= --with-2000 --rate-limited --skip-checkpoints --parallel-sweep 2,4,16,32
 
 bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (about an hour; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run; add --write-docs to update docs/performance.md)
-	$(VENV)/bin/pip install -q -e '.[bench,emulator]'
+	$(VENV)/bin/pip install -q -e '.[bench,emulator,redis,discover]'
 	$(PY) bench/provision.py $(BENCH_ARGS)
 
 mutate: $(STAMP) ## Mutation testing of the paths that can lose a household (mutmut; slow, see docs/testing.md)
-	$(VENV)/bin/pip install -q -e '.[mutate,emulator]'
+	$(VENV)/bin/pip install -q -e '.[mutate,emulator,redis,discover]'
 	$(PY) scripts/mutate.py
 
 clean: ## Remove the venv and lab state
