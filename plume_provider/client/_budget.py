@@ -28,7 +28,6 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import platformdirs
-import redis
 
 from plume_provider.client.errors import ConfigurationError
 
@@ -263,10 +262,26 @@ def _display(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
+REDIS_EXTRA = "pip install 'plume-fleet[redis]'"
+
+
+def _redis() -> Any:
+    """The `redis` package, imported only when a Redis budget is used (the `redis` extra)."""
+    try:
+        import redis
+    except ImportError:
+        raise RateBudgetUnavailableError(
+            "plume:rateLimitScope names a Redis, and the redis package is not installed",
+            f"{REDIS_EXTRA} (or set plume:rateLimitScope to 'machine')",
+        ) from None
+    return redis
+
+
 class RedisStore:
     """Budgets in one Redis shared by several machines; checked reachable when created."""
 
     def __init__(self, url: str) -> None:
+        redis = _redis()
         self.url = _display(url)
         try:
             self._redis = redis.Redis.from_url(
@@ -282,6 +297,7 @@ class RedisStore:
 
     def _unusable(self, err: BaseException) -> RateBudgetUnavailableError:
         """Refused credentials, unreachable, or an error answer: each has its own way out."""
+        redis = _redis()
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         scope = f"{_SCOPE_HINT} or 'machine'"
         if isinstance(err, redis.AuthenticationError | redis.exceptions.NoPermissionError):
@@ -306,6 +322,7 @@ class RedisStore:
         )
 
     def reserve(self, key: str, rate: float, burst: int) -> float:
+        redis = _redis()
         try:
             answer = self._reserve(
                 keys=[REDIS_KEY_PREFIX + key], args=[repr(rate), burst, STALE_AFTER]
@@ -315,6 +332,7 @@ class RedisStore:
         return float(answer)
 
     def block(self, key: str, seconds: float) -> None:
+        redis = _redis()
         try:
             self._block(keys=[REDIS_KEY_PREFIX + key], args=[repr(math.ceil(seconds * 1e6) / 1e6)])
         except redis.RedisError as err:

@@ -73,3 +73,37 @@ def test_the_base_dependencies_name_no_extra_s_package() -> None:
     assert not [name for name in ("redis", "rich", "email") if name in base]
     assert project["optional-dependencies"]["redis"] == ["redis>=5,<9"]
     assert project["optional-dependencies"]["discover"] == ["rich>=13.7,<16"]
+
+
+_REDIS_BUDGET_WITHOUT_THE_EXTRA = """
+import importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "redis":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, Missing())
+from plume_provider.client._budget import RedisStore
+try:
+    RedisStore("redis://127.0.0.1:6379/0")
+except Exception as err:
+    print(type(err).__name__, err)
+"""
+
+
+def test_a_redis_budget_without_its_extra_is_one_line_naming_the_extra() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _REDIS_BUDGET_WITHOUT_THE_EXTRA],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    [line] = done.stdout.splitlines()
+    assert line.startswith("RateBudgetUnavailableError ")
+    assert "pip install 'plume-fleet[redis]'" in line
