@@ -1,16 +1,17 @@
 """The Plume Cloud partner API client: its public names, re-exported from the modules below.
 
-Public modules: `errors` (the exception tree, `make_error`), `models` (requests and answers),
-`settings` (`PlumeSettings`), `identifiers` (path-segment rules the resources check with). The
-modules whose names start with `_` (the HTTP client, OAuth, retry loop, rate budgets, redaction)
-are its inside: nothing outside this package imports them but the tests.
+Public modules: `errors` (the exception tree), `operations` (`Operation`, `OperationContext`),
+`hints` (the next step each failure names), `models` (requests and answers), `settings`
+(`PlumeSettings`), `identifiers` (path-segment rules the resources check with). The modules
+whose names start with `_` (the HTTP client, OAuth, retry loop, the mapping of answers to
+errors, rate budgets, redaction) are its inside: nothing outside this package imports them but
+the tests.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from plume_provider.client._budget import RateBudgetUnavailableError
 from plume_provider.client._client import PlumeClient
 from plume_provider.client.errors import (
     ApiError,
@@ -24,6 +25,7 @@ from plume_provider.client.errors import (
     PartnerLockedError,
     PermissionDeniedError,
     PlumeError,
+    RateBudgetUnavailableError,
     RateLimitedError,
     ServerError,
     TransportError,

@@ -21,13 +21,11 @@ from urllib.parse import urlencode
 
 import httpx
 
+from plume_provider.client._error_mapping import token_url_of
 from plume_provider.client._redaction import logger, register_secret
-from plume_provider.client.errors import (
-    TOKEN_HINT,
-    TOKEN_OPERATION,
-    AuthenticationError,
-    token_url_of,
-)
+from plume_provider.client.errors import AuthenticationError
+from plume_provider.client.hints import TOKEN_HINT
+from plume_provider.client.operations import Operation
 from plume_provider.client.settings import PlumeSettings
 
 __all__ = ["PlumeAuth", "TokenEndpointAnswered", "clear_token_cache"]
@@ -122,7 +120,7 @@ def _parse_token(response: httpx.Response) -> _Token:
                 "access_token"
             ),
             hint=TOKEN_HINT,
-            operation=TOKEN_OPERATION,
+            operation=Operation.FETCH_TOKEN,
         )
     register_secret(access_token)
     now = monotonic()

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from plume_provider.client.errors import ConfigurationError
+from plume_provider.client.errors import RateBudgetUnavailableError
 
 __all__ = [
     "MACHINE_BUDGET_FILE",
@@ -52,33 +52,6 @@ STALE_AFTER = 900.0
 schedule: it is ignored rather than stalling every stack (a real schedule is seconds ahead, a
 WAF block at most the 5-minute window)."""
 _SCOPE_HINT = "or set plume:rateLimitScope (PLUME_RATE_LIMIT_SCOPE) to 'process'"
-
-
-class RateBudgetUnavailableError(ConfigurationError):
-    """The shared rate budget cannot be used; no request is sent to Plume without it.
-
-    `problem` says what failed, `next_step` what to do; the message between them says what was
-    sent: nothing, or how many requests this process's budget had granted before."""
-
-    def __init__(self, problem: str, next_step: str, sent: int = 0) -> None:
-        self.problem = problem
-        self.next_step = next_step
-        self.sent = sent
-        if sent:
-            what = (
-                f"this request was not sent to Plume ({sent} earlier request(s) of this process "
-                "were)"
-            )
-        else:
-            what = "nothing was sent to Plume"
-        super().__init__(f"{problem}; {what}: {next_step}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.problem, self.next_step, self.sent))
-
-    def after(self, sent: int) -> RateBudgetUnavailableError:
-        """The same failure, met after `sent` requests had been granted."""
-        return RateBudgetUnavailableError(self.problem, self.next_step, sent)
 
 
 def gcra(

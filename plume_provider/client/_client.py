@@ -31,12 +31,11 @@ from plume_provider.client.errors import (
     ConflictError,
     InputValidationError,
     NotFoundError,
-    OperationContext,
     PlumeError,
     ServerError,
     UnprocessableEntityError,
-    account_taken_hint,
 )
+from plume_provider.client.hints import account_taken_hint
 from plume_provider.client.identifiers import IdKind, segment
 from plume_provider.client.models import (
     CheckpointResult,
@@ -51,6 +50,7 @@ from plume_provider.client.models import (
     OnboardingCheckpoint,
     validate_serial_number,
 )
+from plume_provider.client.operations import Operation, OperationContext
 from plume_provider.client.settings import PlumeSettings
 
 __all__ = ["RENAME_NODE_METHOD", "PlumeClient"]
@@ -212,7 +212,7 @@ class PlumeClient:
         household above all, raises `ConflictError` naming it: it is never taken over.
         """
         context = OperationContext(
-            "register_customer",
+            Operation.REGISTER_CUSTOMER,
             f"register customer accountId={registration.account_id}",
             {"account_id": registration.account_id, "partner_id": registration.partner_id},
         )
@@ -325,7 +325,7 @@ class PlumeClient:
     def get_customer(self, customer_id: str) -> Customer:
         """`GET /Customers/{id}`."""
         context = OperationContext(
-            "get_customer", f"get customer {customer_id}", {"customer_id": customer_id}
+            Operation.GET_CUSTOMER, f"get customer {customer_id}", {"customer_id": customer_id}
         )
         response = self._call(
             HTTPMethod.GET, f"Customers/{_segment(customer_id, 'customerId')}", context
@@ -340,7 +340,7 @@ class PlumeClient:
                 "nothing to update: give accountId, name or email", [("update", "empty")]
             )
         context = OperationContext(
-            "update_customer",
+            Operation.UPDATE_CUSTOMER,
             f"update customer {customer_id}",
             {"customer_id": customer_id, "account_id": update.account_id or "?"},
         )
@@ -351,7 +351,7 @@ class PlumeClient:
 
     def delete_customer(self, customer_id: str) -> bool:
         """`DELETE /Customers/{id}`; False when it was already gone (404)."""
-        context = OperationContext("delete_customer", f"delete customer {customer_id}")
+        context = OperationContext(Operation.DELETE_CUSTOMER, f"delete customer {customer_id}")
         try:
             response = self._call(
                 HTTPMethod.DELETE, f"Customers/{_segment(customer_id, 'customerId')}", context
@@ -366,7 +366,7 @@ class PlumeClient:
     def list_locations(self, customer_id: str) -> list[Location]:
         """`GET /Customers/{id}/locations`."""
         context = OperationContext(
-            "list_locations",
+            Operation.LIST_LOCATIONS,
             f"list locations of customer {customer_id}",
             {"customer_id": customer_id},
         )
@@ -387,7 +387,7 @@ class PlumeClient:
                 [("onboardingCheckpoint", "must be PodsAdded or OnboardingComplete")],
             )
         context = OperationContext(
-            "set_onboarding_checkpoint",
+            Operation.SET_ONBOARDING_CHECKPOINT,
             f"set onboarding checkpoint {checkpoint} on location {location_id}",
             {"customer_id": customer_id, "location_id": location_id},
         )
@@ -406,7 +406,7 @@ class PlumeClient:
         if not account_id.strip():
             raise InputValidationError("accountId must not be empty", [("accountId", "empty")])
         context = OperationContext(
-            "find_customers_by_account_id",
+            Operation.FIND_CUSTOMERS_BY_ACCOUNT_ID,
             f"search customers by accountId={account_id}",
             {"account_id": account_id, "partner_id": self.partner_id or "?"},
         )
@@ -462,7 +462,7 @@ class PlumeClient:
             "serial_number": serial,
             "partner_id": self.partner_id or "?",
         }
-        context = OperationContext("claim_node", f"claim node {serial}", ids)
+        context = OperationContext(Operation.CLAIM_NODE, f"claim node {serial}", ids)
         body: dict[str, str] = {"serialNumber": serial}
         if nickname is not None:
             body["nickname"] = nickname
@@ -553,7 +553,7 @@ class PlumeClient:
     def list_nodes(self, customer_id: str, location_id: str) -> list[Node]:
         """`GET .../nodes`: the nodes claimed at a location."""
         context = OperationContext(
-            "list_nodes",
+            Operation.LIST_NODES,
             f"list nodes of location {location_id}",
             {"customer_id": customer_id, "location_id": location_id},
         )
@@ -569,7 +569,7 @@ class PlumeClient:
     def rename_node(self, customer_id: str, location_id: str, node_id: str, nickname: str) -> Node:
         """Set a node's nickname."""
         context = OperationContext(
-            "rename_node",
+            Operation.RENAME_NODE,
             f"rename node {node_id}",
             {"customer_id": customer_id, "location_id": location_id, "node_id": node_id},
         )
@@ -584,7 +584,7 @@ class PlumeClient:
     def unclaim_node(self, customer_id: str, location_id: str, serial_number: str) -> bool:
         """Unclaim a node (releases its license); False when it was already unclaimed."""
         serial = validate_serial_number(serial_number)
-        context = OperationContext("unclaim_node", f"unclaim node {serial}")
+        context = OperationContext(Operation.UNCLAIM_NODE, f"unclaim node {serial}")
         try:
             self._call(
                 HTTPMethod.DELETE,
@@ -600,7 +600,7 @@ class PlumeClient:
         """`GET /Partners/nodes/{serial}`: where a serial is claimed, if anywhere."""
         serial = validate_serial_number(serial_number)
         context = OperationContext(
-            "lookup_node",
+            Operation.LOOKUP_NODE,
             f"look up node {serial}",
             {"serial_number": serial, "partner_id": self.partner_id or "?"},
         )

@@ -29,21 +29,22 @@ from typing import TypeAlias, TypeVar
 import httpx
 
 from plume_provider.client._auth import TokenEndpointAnswered
-from plume_provider.client._redaction import logger
-from plume_provider.client.errors import (
-    TOKEN_OPERATION,
-    ApiError,
-    BadRequestError,
-    ConflictError,
-    OperationContext,
-    RateLimitedError,
-    ServerError,
-    TransportError,
-    UnprocessableEntityError,
+from plume_provider.client._error_mapping import (
     make_error,
     make_transport_error,
     parse_retry_after,
 )
+from plume_provider.client._redaction import logger
+from plume_provider.client.errors import (
+    ApiError,
+    BadRequestError,
+    ConflictError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnprocessableEntityError,
+)
+from plume_provider.client.operations import Operation, OperationContext
 
 __all__ = [
     "INITIAL_RETRY_DELAY",
@@ -421,7 +422,7 @@ def _log_retry(decision: Retry, before: Attempt, policy: RetryPolicy) -> None:
 
 
 def _token_context(context: OperationContext) -> OperationContext:
-    return OperationContext(TOKEN_OPERATION, context.subject, context.ids)
+    return OperationContext(Operation.FETCH_TOKEN, context.subject, context.ids)
 
 
 def _token_request(err: httpx.TransportError, request: httpx.Request) -> httpx.Request | None:

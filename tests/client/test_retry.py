@@ -10,14 +10,11 @@ import respx
 
 from plume_provider.client import PlumeClient, _auth, _retry
 from plume_provider.client.errors import (
-    STATIC_TOKEN_HINT,
-    TOKEN_OPERATION,
     ApiError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
     NotFoundError,
-    OperationContext,
     PermissionDeniedError,
     PlumeError,
     RateLimitedError,
@@ -25,6 +22,8 @@ from plume_provider.client.errors import (
     TransportError,
     UnprocessableEntityError,
 )
+from plume_provider.client.hints import STATIC_TOKEN_HINT
+from plume_provider.client.operations import Operation, OperationContext
 from plume_provider.client.settings import PlumeSettings
 
 from .conftest import API, Sleeps, plume_error
@@ -333,7 +332,7 @@ def run_loop(
         on_rate_limited=on_rate_limited,
         static_token=static_token,
     )
-    context = OperationContext("register_customer", "register customer accountId=A", {})
+    context = OperationContext(Operation.REGISTER_CUSTOMER, "register customer accountId=A", {})
     try:
         result: object = _retry.send_with_retries(
             send, request, context=context, policy=policy, idempotent=idempotent, probe=probe
@@ -479,7 +478,7 @@ def test_a_token_endpoint_that_keeps_rate_limiting_is_named_when_the_wait_is_spe
 
     attempts, result = run_loop([token_blocked] * 4, sleeps=sleeps, idempotent=False)
     assert isinstance(result, RateLimitedError)
-    assert result.operation == TOKEN_OPERATION
+    assert result.operation == Operation.FETCH_TOKEN
     assert result.path == "/oauth2/token"
     assert result.waited_seconds == sum(sleeps) == 60.0
     assert attempts == 3
