@@ -46,16 +46,7 @@ def declare_customer(spec: CustomerSpec, fleet: Fleet) -> PlumeCustomer:
     """One customer, protected or retained as the stack says, imported when it names an id."""
     return PlumeCustomer(
         f"customer-{spec.account_id}",
-        PlumeCustomerArgs(
-            account_id=spec.account_id,
-            name=spec.name,
-            email=spec.email,
-            profile=spec.profile,
-            accept_language=spec.accept_language,
-            onboarding_checkpoint=spec.onboarding_checkpoint,
-            adopt=spec.adopt,
-            import_id=spec.import_id,
-        ),
+        PlumeCustomerArgs(**spec.customer_inputs()),
         opts=pulumi.ResourceOptions(
             protect=fleet.protects(spec), retain_on_delete=fleet.retain_on_delete
         ),

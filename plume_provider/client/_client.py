@@ -9,10 +9,8 @@ one function `errors.make_error`.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPMethod
 from types import TracebackType
@@ -23,6 +21,7 @@ from pydantic import ValidationError
 
 from plume_provider.client._auth import PlumeAuth
 from plume_provider.client._ratelimit import budget_for
+from plume_provider.client._recovery import is_own_email, not_created_by, refusal
 from plume_provider.client._redaction import logger
 from plume_provider.client._retry import RetryPolicy, RetryTrace, send_with_retries
 from plume_provider.client.errors import (
@@ -63,8 +62,6 @@ CREATED_AT_TOLERANCE = 5.0
 read from `Date`: 1 s resolution, plus Plume's own servers' clocks) and still be its work."""
 UNSYNCED_CLOCK_TOLERANCE = 120.0
 """The same when Plume sent no `Date` and the local clock, maybe not synchronised, is used."""
-_INVENTED_EMAIL = re.compile(r"^null\+[^@\s]*@plume\.com$", re.IGNORECASE)
-"""The email Plume invents for a customer registered without one."""
 
 USER_AGENT = "plume-fleet/0.1"
 _CHECKPOINTS = frozenset({"PodsAdded", "OnboardingComplete"})
@@ -252,7 +249,7 @@ class PlumeClient:
         """The customer an earlier register attempt of this call created, if it exists.
 
         None when no customer has the accountId. A customer that has it but that this call
-        cannot have created (see `_not_created_by`) raises `ConflictError`.
+        cannot have created (see `_recovery.not_created_by`) raises `ConflictError`.
         """
         hits = self.find_customers_by_account_id(registration.account_id)
         if not hits:
@@ -264,9 +261,9 @@ class PlumeClient:
             (loc for loc in locations if loc.id == wanted), locations[0] if locations else None
         )
         started, tolerance = self._on_plume_clock(first_attempt)
-        reasons = _not_created_by(registration, customer, location, started, tolerance)
+        reasons = not_created_by(registration, customer, location, started, tolerance)
         if reasons:
-            raise _takeover_refused(registration, customer, reasons, request)
+            raise refusal(registration, customer.id, reasons, request.method, request.url.path)
         location_id = location.id if location is not None else wanted
         return customer.model_copy(update={"location_id": location_id})
 
@@ -288,7 +285,7 @@ class PlumeClient:
         except PlumeError:
             return None
         hit = hits[0] if hits else None
-        if hit is None or (hit.email or "").strip().casefold() != email.strip().casefold():
+        if hit is None or not is_own_email(hit.email, email):
             return None
         account = registration.account_id
         return ConflictError(
@@ -620,94 +617,3 @@ def _pick(nodes: list[Node], serial: str) -> Node | None:
             return node
     return None
 
-
-def _not_created_by(
-    registration: CustomerRegistration,
-    customer: Customer,
-    location: Location | None,
-    started: float,
-    tolerance: float,
-) -> list[str]:
-    """Why `customer` cannot be the one `registration` created (empty: it may well be).
-
-    `started` is when the register's first attempt started, on Plume's clock; a customer
-    created earlier than that (less `tolerance`) existed before this call. Every declared
-    field must match, and what was not declared must look as Plume fills it in (no name, an
-    invented `null+...@plume.com` email).
-    """
-    reasons: list[str] = []
-    created = _timestamp(customer.created_at)
-    if created is None:
-        reasons.append("Plume gave no createdAt, so it may predate this run")
-    elif created < started - tolerance:
-        reasons.append(
-            f"it was created at {customer.created_at}, before this run's first register "
-            f"attempt at {_iso(started)}"
-        )
-    if customer.partner_id not in (None, registration.partner_id):
-        reasons.append(f"it belongs to partner {customer.partner_id}")
-    live_name = (customer.name or "").strip()
-    if registration.name is not None and live_name != registration.name.strip():
-        reasons.append(f"its name is {customer.name!r}, not {registration.name!r}")
-    elif registration.name is None and live_name:
-        reasons.append(f"it has the name {customer.name!r}, and this run declared none")
-    live_email = (customer.email or "").strip()
-    if registration.email is not None and live_email.casefold() != registration.email.casefold():
-        reasons.append(f"its email is {customer.email!r}, not {registration.email!r}")
-    elif registration.email is None and live_email and not _INVENTED_EMAIL.match(live_email):
-        reasons.append(f"it has the email {customer.email!r}, and this run declared none")
-    language = customer.accept_language
-    if language and language.casefold() != registration.accept_language.casefold():
-        reasons.append(f"its acceptLanguage is {language}, not {registration.accept_language}")
-    profile = location.profile if location is not None else None
-    if profile and profile != registration.profile:
-        reasons.append(f"its location's profile is {profile}, not {registration.profile}")
-    checkpoint = (location.model_extra or {}).get("onboardingCheckpoint") if location else None
-    if isinstance(checkpoint, dict):
-        checkpoint = checkpoint.get("value")
-    wanted = registration.onboarding_checkpoint
-    if wanted is not None and isinstance(checkpoint, str) and checkpoint != wanted:
-        reasons.append(f"its onboarding checkpoint is {checkpoint}, not {wanted}")
-    return reasons
-
-
-def _takeover_refused(
-    registration: CustomerRegistration,
-    customer: Customer,
-    reasons: list[str],
-    request: httpx.Request,
-) -> ConflictError:
-    account = registration.account_id
-    return ConflictError(
-        f"register customer accountId={account} failed",
-        status=None,
-        method=request.method,
-        path=request.url.path,
-        api_message=(
-            f"an attempt's answer was lost, and accountId {account} belongs to customer "
-            f"{customer.id}, which this run did not create: {'; '.join(reasons)}"
-        ),
-        hint=account_taken_hint(account, registration.partner_id, customer.id),
-        operation="register_customer",
-    )
-
-
-def _timestamp(value: str | None) -> float | None:
-    """Unix seconds of an ISO 8601 timestamp as Plume prints it (`...T...Z`); None if not one."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def _iso(seconds: float) -> str:
-    return (
-        datetime.fromtimestamp(seconds, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )

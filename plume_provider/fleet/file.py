@@ -6,6 +6,9 @@ customer without nodes is one row with no `serialNumber`. Header names are case-
 ignore spaces, `_` and `-` (`Account ID`, `account_id` and `ACCOUNTID` are `accountId`);
 `Customer Name`, `E-mail address` and `Serial` are accepted for `name`, `email`, `serialNumber`:
 
+The customer columns are the fleet keys of the customer field table
+(`client.customer_fields`), then `protect` and `wave`; the node columns follow:
+
 | column | meaning |
 |---|---|
 | `accountId` | required on every row: the rows of one accountId are one customer |
@@ -39,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from plume_provider.client.customer_fields import CUSTOMER_FIELDS
 from plume_provider.fleet.cells import from_spreadsheet_text, spreadsheet_text
 
 __all__ = [
@@ -51,25 +55,26 @@ __all__ = [
     "write_fleet_file",
 ]
 
-CUSTOMER_COLUMNS = (
-    "accountId",
-    "name",
-    "email",
-    "profile",
-    "acceptLanguage",
-    "onboardingCheckpoint",
-    "adopt",
-    "importId",
-    "protect",
-    "wave",
-)
+_KEY = CUSTOMER_FIELDS.account_id.prop
+"""The column whose rows are one customer (the first)."""
+CUSTOMER_COLUMNS = (*(item.prop for item in CUSTOMER_FIELDS.fleet), "protect", "wave")
+"""The customer field table's fleet keys, then what only a fleet says."""
 NODE_COLUMNS = ("serialNumber", "nickname")
 CSV_COLUMNS = CUSTOMER_COLUMNS + NODE_COLUMNS
-_BOOLEAN_COLUMNS = frozenset({"adopt", "protect"})
+_BOOLEAN_COLUMNS = frozenset(
+    {*(item.prop for item in CUSTOMER_FIELDS.fleet if item.python_type == "bool"), "protect"}
+)
 _CONVERTED = _BOOLEAN_COLUMNS | {"wave"}
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
-_SYNONYMS = {"customername": "name", "emailaddress": "email", "serial": "serialNumber"}
+_SYNONYMS = {
+    **{
+        re.sub(r"[^a-z0-9]", "", header.lower()): item.prop
+        for item in CUSTOMER_FIELDS.fleet
+        for header in item.headers
+    },
+    "serial": "serialNumber",
+}
 _NORMALIZED = {
     **{re.sub(r"[^a-z0-9]", "", name.lower()): name for name in CSV_COLUMNS},
     **_SYNONYMS,
@@ -178,12 +183,12 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
             continue
         locator.headers[canonical] = raw_header
         columns.append(canonical)
-    if "accountId" not in locator.headers:
-        problems.append(f"{name}:1: no accountId column; the columns are {', '.join(CSV_COLUMNS)}")
+    if _KEY not in locator.headers:
+        problems.append(f"{name}:1: no {_KEY} column; the columns are {', '.join(CSV_COLUMNS)}")
         return ParsedFleetFile([], problems, locator)
     customers: list[dict[str, Any]] = []
     index_of: dict[str, int] = {}
-    account_header = locator.headers["accountId"]
+    account_header = locator.headers[_KEY]
     for row_number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -198,17 +203,17 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
             cell = from_spreadsheet_text(row[position].strip())
             if cell:
                 values[column] = _cell(column, cell) if column in _CONVERTED else cell
-        account = values.get("accountId")
+        account = values.get(_KEY)
         if not isinstance(account, str):
-            problems.append(f"{name}:{row_number}:{account_header}: accountId is empty")
+            problems.append(f"{name}:{row_number}:{account_header}: {_KEY} is empty")
             continue
         index = index_of.get(account)
         if index is None:
             index = index_of[account] = len(customers)
-            customers.append({"accountId": account})
+            customers.append({_KEY: account})
             locator.customer_rows.append(row_number)
             locator.node_rows.append([])
-            locator.field_rows.append({"accountId": row_number})
+            locator.field_rows.append({_KEY: row_number})
         customer = customers[index]
         seen_at = locator.field_rows[index]
         for column in CUSTOMER_COLUMNS[1:]:
@@ -217,7 +222,7 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
             if column in customer and customer[column] != values[column]:
                 problems.append(
                     f"{name}:{row_number}:{locator.headers[column]}: {values[column]!r} differs "
-                    f"from {customer[column]!r} on row {seen_at[column]} of the same accountId "
+                    f"from {customer[column]!r} on row {seen_at[column]} of the same {_KEY} "
                     f"{account!r}; give a customer's value once, or the same on every row"
                 )
                 continue

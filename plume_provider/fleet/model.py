@@ -18,11 +18,20 @@ import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    create_model,
+)
 from pydantic.alias_generators import to_camel
 
+from plume_provider.client.customer_fields import CUSTOMER_FIELDS, REQUIRED
 from plume_provider.client.errors import InputValidationError
 from plume_provider.client.models import (
     AcceptLanguage,
@@ -94,17 +103,42 @@ class NodeSpec(_Spec):
     nickname: Nickname | None = None
 
 
-class CustomerSpec(_Spec):
-    """A customer to register (or adopt, or import) and the nodes to claim for it."""
+def _customer_fields_model() -> Any:
+    """The customer field table's fleet keys as a model (the base of `CustomerSpec`)."""
+    definitions: dict[str, Any] = {}
+    for item in CUSTOMER_FIELDS.fleet:
+        if item.default is REQUIRED:
+            definitions[item.attribute] = (item.rule, ...)
+        elif item.fleet_default is not None:
+            definitions[item.attribute] = (item.rule, item.fleet_default)
+        elif item.default is None:
+            definitions[item.attribute] = (Optional[item.rule], None)  # noqa: UP045
+        else:
+            definitions[item.attribute] = (item.rule, item.default)
+    return create_model("CustomerFields", __base__=_Spec, __module__=__name__, **definitions)
 
-    account_id: AccountId
-    name: CustomerName | None = None
-    email: Email | None = None
-    profile: Profile = "auto"
-    accept_language: AcceptLanguage = "en-US"
-    onboarding_checkpoint: OnboardingCheckpoint | None = None
-    adopt: StrictBool = False
-    import_id: CustomerId | None = None
+
+if TYPE_CHECKING:
+    # What type checkers read; at run time the base is built from the table, and
+    # tests/provider/test_customer_fields_typed.py holds these lines equal to it.
+    class _CustomerFields(_Spec):
+        account_id: AccountId
+        name: CustomerName | None = None
+        email: Email | None = None
+        profile: Profile = "auto"
+        accept_language: AcceptLanguage = "en-US"
+        onboarding_checkpoint: OnboardingCheckpoint | None = None
+        adopt: StrictBool = False
+        import_id: CustomerId | None = None
+
+else:
+    _CustomerFields = _customer_fields_model()
+
+
+class CustomerSpec(_CustomerFields):
+    """A customer to register (or adopt, or import) and the nodes to claim for it: the customer
+    field table's fleet keys, then what only a fleet says (protect, wave, nodes)."""
+
     protect: StrictBool | None = None
     wave: Wave | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
@@ -113,6 +147,10 @@ class CustomerSpec(_Spec):
     def rollout_wave(self) -> int:
         """The wave this customer is declared in (1 when none is given)."""
         return self.wave or 1
+
+    def customer_inputs(self) -> dict[str, Any]:
+        """The `PlumeCustomerArgs` of this customer: every table field a fleet declares."""
+        return {item.attribute: getattr(self, item.attribute) for item in CUSTOMER_FIELDS.fleet}
 
 
 class Fleet(_Spec):
@@ -172,9 +210,9 @@ def _duplicates(customers: list[Mapping[str, Any]], where: Where) -> list[str]:
     keeps one per address and would refuse the second with a 422 half-way through an update).
     Locations are worded only for the duplicates (a 10,000-customer file has 20,000 values to
     index)."""
+    unique = [item.prop for item in CUSTOMER_FIELDS.fleet if item.unique]
     seen: dict[str, dict[str, list[tuple[str, int, Sequence[int | str]]]]] = {
-        "accountId": {},
-        "email": {},
+        **{prop: {} for prop in unique},
         "serial": {},
     }
 
@@ -183,10 +221,9 @@ def _duplicates(customers: list[Mapping[str, Any]], where: Where) -> list[str]:
             seen[kind].setdefault(key, []).append((value, i, at))
 
     for i, customer in enumerate(customers):
-        account = customer.get("accountId")
-        note("accountId", account, _folded(account).strip(), i, ("accountId",))
-        email = customer.get("email")
-        note("email", email, _folded(email), i, ("email",))
+        for prop in unique:
+            value = customer.get(prop)
+            note(prop, value, _folded(value).strip(), i, (prop,))
         nodes = customer.get("nodes")
         if not isinstance(nodes, list):
             continue

@@ -1,13 +1,13 @@
 """`PlumeCustomer`: a Plume customer account (and its first location) declared in code.
 
-Input properties (the API's names): `accountId` (required), `partnerId` (default: the
-provider's partner), `name`, `email`, `profile` (`auto`), `acceptLanguage` (`en-US`),
-`onboardingCheckpoint`, `adopt`. Outputs: `customerId`, `locationId`, `accountId`, `partnerId`,
-`name`, `email`, `profile`, `acceptLanguage`, `onboardingCheckpoint`, `createdAt`.
-
-Changes: `partnerId`, `profile` and `acceptLanguage` (fixed at registration) replace the
-customer, deleting first; `accountId`, `name`, `email` are one PATCH; `onboardingCheckpoint`
-is its own call; `adopt` changes nothing live.
+Every property is a field of the customer field table (`client.customer_fields`), and
+everything here is derived from it: the inputs (`accountId` required, `partnerId` default: the
+provider's partner, `name`, `email`, `profile` `auto`, `acceptLanguage` `en-US`,
+`onboardingCheckpoint`, then the take-over inputs `adopt` and `importId`), the outputs
+(`customerId`, `locationId`, the registered fields as they are live, `createdAt`), what a
+change does (`partnerId`, `profile`, `acceptLanguage` replace the customer, deleting first;
+`accountId`, `name`, `email` are one PATCH; `onboardingCheckpoint` its own call; `adopt` and
+`importId` nothing live), each field's equality, and `PlumeCustomerArgs`.
 
 `CustomerProvider` is referenced by this module path from every stack state: keep it here.
 """
@@ -15,7 +15,7 @@ is its own call; `adopt` changes nothing live.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
@@ -29,6 +29,7 @@ from pulumi.dynamic import (
 )
 from pydantic import ValidationError
 
+from plume_provider.client.customer_fields import CUSTOMER_FIELDS, REQUIRED, CustomerField
 from plume_provider.client.errors import (
     AuthenticationError,
     ConflictError,
@@ -53,47 +54,37 @@ from plume_provider.resources.base import (
 
 __all__ = ["CUSTOMER_DIFF", "CustomerProvider", "PlumeCustomer", "PlumeCustomerArgs"]
 
-INPUTS = (
-    "accountId",
-    "partnerId",
-    "name",
-    "email",
-    "profile",
-    "acceptLanguage",
-    "onboardingCheckpoint",
-    "adopt",
-    "importId",
-)
-OUTPUTS = (
-    "customerId",
-    "locationId",
-    "accountId",
-    "partnerId",
-    "name",
-    "email",
-    "profile",
-    "acceptLanguage",
-    "onboardingCheckpoint",
-    "createdAt",
-)
-_REGISTRATION_INPUTS = INPUTS[:-2]
-_TAKEOVER_INPUTS = ("adopt", "importId")
-_PATCHABLE = ("accountId", "name", "email")
-_DEFAULTS = {"profile": "auto", "acceptLanguage": "en-US"}
+FIELDS = CUSTOMER_FIELDS
+ADOPT = FIELDS.adopt.prop
+IMPORT_ID = FIELDS.import_id.prop
+LOCATION_ID = FIELDS.location_id.prop
+PARTNER_ID = FIELDS.partner_id.prop
+CHECKPOINT = FIELDS.onboarding_checkpoint.prop
 
-_REQUIRED = {
-    "accountId": "declare the customer's CRM account id (a UUID if there is none)",
-    "partnerId": "declare partnerId or set plume:partnerId (PLUME_PARTNER_ID) for the provider",
-}
+INPUTS = tuple(f.prop for f in FIELDS.inputs)
+OUTPUTS = tuple(f.prop for f in FIELDS.outputs)
+_REGISTRATION_INPUTS = tuple(f.prop for f in FIELDS.registered)
+_TAKEOVER_INPUTS = tuple(f.prop for f in FIELDS.take_over)
+_PATCHABLE = tuple(f.prop for f in FIELDS.patched)
+_DEFAULTS = FIELDS.plume_defaults
+_REQUIRED = {f.prop: f.required for f in FIELDS.inputs if f.required}
 
-CUSTOMER_DIFF = DiffSpec(
+
+@dataclass(frozen=True)
+class _TableDiff(DiffSpec):
+    """`DiffSpec` comparing each property by its field's one equality."""
+
+    def same(self, key: str, old: Any, new: Any) -> bool:
+        return FIELDS.same(key, old, new)
+
+
+CUSTOMER_DIFF = _TableDiff(
     kind="customer",
     replaced_by="replacing the customer",
-    replace=("partnerId", "profile", "acceptLanguage"),
-    update=("accountId", "name", "email", "onboardingCheckpoint"),
-    optional=frozenset({"name", "email", "onboardingCheckpoint"}),
-    casefold=frozenset({"email"}),
-    stables=("customerId", "locationId", "createdAt"),
+    replace=tuple(f.prop for f in FIELDS.replaced_by_change),
+    update=tuple(f.prop for f in FIELDS.updated_in_place),
+    optional=frozenset(f.prop for f in FIELDS.left_alone_when_undeclared),
+    stables=tuple(f.prop for f in FIELDS.stables),
 )
 
 
@@ -111,30 +102,56 @@ def _outputs(
     location_id: str | None,
     declared: Mapping[str, Any],
     *,
-    profile: str | None,
-    checkpoint: str | None,
+    at_location: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Outputs from Plume's answer; declared values fill what the answer leaves out."""
+    """Outputs from Plume's answer: each field's live value (`at_location` holds the location's:
+    the profile and checkpoint as known), else the declared one, else the field's default."""
+    live = customer.model_dump(by_alias=True)
+    outs: dict[str, Any] = {}
+    for item in FIELDS.outputs:
+        if item.prop == LOCATION_ID:
+            value: Any = location_id
+        elif item.live == "location":
+            value = at_location.get(item.prop)
+        else:
+            value = item.live_value(live, None)
+        if value is None:
+            value = declared.get(item.prop)
+        if value is None and item.default is not REQUIRED:
+            value = item.default
+        outs[item.prop] = value
+    return outs
+
+
+def _at_location(location: Location | None) -> dict[str, Any]:
+    """The location's live values of the location fields (profile, checkpoint), by property."""
+    if location is None:
+        return {}
+    live = location.model_dump(by_alias=True)
     return {
-        "customerId": customer.id,
-        "locationId": location_id,
-        "accountId": customer.account_id or declared.get("accountId"),
-        "partnerId": customer.partner_id or declared.get("partnerId"),
-        "name": customer.name if customer.name is not None else declared.get("name"),
-        "email": customer.email or declared.get("email"),
-        "profile": profile or declared.get("profile") or "auto",
-        "acceptLanguage": customer.accept_language or declared.get("acceptLanguage"),
-        "onboardingCheckpoint": checkpoint,
-        "createdAt": customer.created_at or declared.get("createdAt"),
+        item.prop: item.live_value({}, live)
+        for item in FIELDS.outputs
+        if item.live == "location" and item.prop != LOCATION_ID
     }
 
 
-def _live_checkpoint(location: Location) -> str | None:
-    """The location's onboarding checkpoint, when Plume includes it in the location."""
-    value = (location.model_extra or {}).get("onboardingCheckpoint")
-    if isinstance(value, dict):
-        value = value.get("value")
-    return value if isinstance(value, str) else None
+def _declared_at_location(registration: CustomerRegistration) -> dict[str, Any]:
+    """The location fields as registered (what a new location has)."""
+    declared = registration.model_dump(by_alias=True)
+    return {
+        item.prop: declared.get(item.api) for item in FIELDS.registered if item.live == "location"
+    }
+
+
+def _patch_differences(live: Mapping[str, Any], declared: Mapping[str, Any]) -> list[CustomerField]:
+    """The PATCH fields whose declared value differs from the live one (by their equality):
+    what an import refuses and an adoption brings in line."""
+    return [
+        item
+        for item in FIELDS.patched
+        if declared.get(item.api) is not None
+        and not item.same(item.live_value(live, None), declared[item.api])
+    ]
 
 
 class CustomerProvider(PlumeProviderBase):
@@ -145,8 +162,8 @@ class CustomerProvider(PlumeProviderBase):
     def _normalize(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """Declared inputs with every default filled, the provider's partner included."""
         result = _with_defaults(props)
-        if result.get("partnerId") is None and (partner := self.default_partner_id()) is not None:
-            result["partnerId"] = partner
+        if result.get(PARTNER_ID) is None and (partner := self.default_partner_id()) is not None:
+            result[PARTNER_ID] = partner
         return result
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -159,10 +176,10 @@ class CustomerProvider(PlumeProviderBase):
             validated=_REGISTRATION_INPUTS,
             required=_REQUIRED,
         )
-        adopt = inputs.get("adopt")
+        adopt = inputs.get(ADOPT)
         if adopt is not None and not is_unknown(adopt) and not isinstance(adopt, bool):
-            failures.append(CheckFailure("adopt", "must be true or false"))
-        import_id = inputs.get("importId")
+            failures.append(CheckFailure(ADOPT, "must be true or false"))
+        import_id = inputs.get(IMPORT_ID)
         if import_id is not None and not is_unknown(import_id):
             problem = (
                 id_problem("customerId", import_id)
@@ -170,10 +187,10 @@ class CustomerProvider(PlumeProviderBase):
                 else "must be a Plume customer id (text)"
             )
             if problem is not None:
-                failures.append(CheckFailure("importId", problem))
+                failures.append(CheckFailure(IMPORT_ID, problem))
             elif adopt is True:
                 failures.append(
-                    CheckFailure("importId", "set either importId or adopt: true, not both")
+                    CheckFailure(IMPORT_ID, "set either importId or adopt: true, not both")
                 )
         return CheckResult(inputs, failures)
 
@@ -194,10 +211,10 @@ class CustomerProvider(PlumeProviderBase):
         match), or with `adopt: true` (by accountId, name and email brought in line)."""
         declared = self._normalize(props)
         registration = self._registration(declared)
-        import_id = declared.get("importId")
+        import_id = declared.get(IMPORT_ID)
         if isinstance(import_id, str) and import_id:
             return self._import(import_id, registration)
-        if declared.get("adopt") is True:
+        if declared.get(ADOPT) is True:
             adopted = self._adopt(registration)
             if adopted is not None:
                 return adopted
@@ -211,8 +228,7 @@ class CustomerProvider(PlumeProviderBase):
             customer,
             customer.location_id,
             declared,
-            profile=registration.profile,
-            checkpoint=registration.onboarding_checkpoint,
+            at_location=_declared_at_location(registration),
         )
         return CreateResult(customer.id, outs)
 
@@ -258,14 +274,11 @@ class CustomerProvider(PlumeProviderBase):
                 f"{registration.partner_id}; check the id (pulumi stack output, or the Plume "
                 "portal) or remove importId to register a new customer"
             ) from None
+        live = customer.model_dump(by_alias=True)
+        declared = registration.model_dump(by_alias=True)
         differences = [
-            f"{key}: live {live!r}, declared {wanted!r}"
-            for key, live, wanted in (
-                ("accountId", customer.account_id, registration.account_id),
-                ("name", customer.name, registration.name),
-                ("email", customer.email, registration.email),
-            )
-            if wanted is not None and not CUSTOMER_DIFF.same(key, live, wanted)
+            f"{item.prop}: live {item.live_value(live, None)!r}, declared {declared[item.api]!r}"
+            for item in _patch_differences(live, declared)
         ]
         if differences:
             raise PlumeResourceError(
@@ -299,14 +312,14 @@ class CustomerProvider(PlumeProviderBase):
                 f"{registration.profile}; declare profile {profile!r} (changing the profile "
                 "replaces the customer)"
             )
+        declared = registration.model_dump(by_alias=True)
         changes = {
-            key: value
-            for key, value in (("name", registration.name), ("email", registration.email))
-            if value is not None and not CUSTOMER_DIFF.same(key, getattr(customer, key), value)
+            item.api: declared[item.api]
+            for item in _patch_differences(customer.model_dump(by_alias=True), declared)
         }
         if changes:
             customer = client.update_customer(customer_id, CustomerUpdate.model_validate(changes))
-        checkpoint = _live_checkpoint(location) if location is not None else None
+        checkpoint = _at_location(location).get(CHECKPOINT)
         wanted = registration.onboarding_checkpoint
         if wanted is not None and location is not None and wanted != checkpoint:
             checkpoint = client.set_onboarding_checkpoint(customer_id, location.id, wanted).value
@@ -314,9 +327,8 @@ class CustomerProvider(PlumeProviderBase):
         outs = _outputs(
             customer,
             location.id if location is not None else None,
-            registration.model_dump(by_alias=True),
-            profile=profile or registration.profile,
-            checkpoint=checkpoint,
+            declared,
+            at_location={**_declared_at_location(registration), CHECKPOINT: checkpoint},
         )
         return CreateResult(customer_id, outs)
 
@@ -338,19 +350,16 @@ class CustomerProvider(PlumeProviderBase):
             if self._confirmed_unknown(id_, props):
                 return gone()
             raise
-        declared_location = props.get("locationId")
+        declared_location = props.get(LOCATION_ID)
         location = next(
             (loc for loc in locations if loc.id == declared_location),
             locations[0] if locations else None,
         )
-        profile = location.profile if location is not None else None
-        checkpoint = _live_checkpoint(location) if location is not None else None
         outs = _outputs(
             customer,
             location.id if location is not None else None,
             props,
-            profile=profile,
-            checkpoint=checkpoint or props.get("onboardingCheckpoint"),
+            at_location=_at_location(location),
         )
         inputs = {key: outs[key] for key in _REGISTRATION_INPUTS if outs.get(key) is not None}
         inputs.update({key: props[key] for key in _TAKEOVER_INPUTS if props.get(key) is not None})
@@ -362,7 +371,7 @@ class CustomerProvider(PlumeProviderBase):
         Plume answers 401 both for an unknown customer and for bad credentials; a search by
         the customer's accountId tells them apart (it fails too if the credentials are bad).
         """
-        account_id = props.get("accountId")
+        account_id = props.get(FIELDS.account_id.prop)
         if not isinstance(account_id, str) or not account_id or is_unknown(account_id):
             return False
         try:
@@ -392,21 +401,24 @@ class CustomerProvider(PlumeProviderBase):
             outs.update(
                 _outputs(
                     customer,
-                    old.get("locationId"),
+                    old.get(LOCATION_ID),
                     outs,
-                    profile=old.get("profile"),
-                    checkpoint=old.get("onboardingCheckpoint"),
+                    at_location={
+                        item.prop: old.get(item.prop)
+                        for item in FIELDS.outputs
+                        if item.live == "location"
+                    },
                 )
             )
-        if "onboardingCheckpoint" in changed:
-            location_id = old.get("locationId")
+        if CHECKPOINT in changed:
+            location_id = old.get(LOCATION_ID)
             if not location_id:
                 raise PlumeResourceError(
                     f"customer {_id} has no location to set the onboarding checkpoint on; "
                     "run pulumi refresh"
                 )
-            result = client.set_onboarding_checkpoint(_id, location_id, new["onboardingCheckpoint"])
-            outs["onboardingCheckpoint"] = result.value
+            result = client.set_onboarding_checkpoint(_id, location_id, new[CHECKPOINT])
+            outs[CHECKPOINT] = result.value
         return UpdateResult(outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -418,28 +430,46 @@ class CustomerProvider(PlumeProviderBase):
                 raise
 
 
-@dataclass
-class PlumeCustomerArgs:
-    """Inputs of a `PlumeCustomer` (the API's fields, snake_case)."""
+def _args_class() -> type[Any]:
+    """`PlumeCustomerArgs` from the table: one field per input, snake_case, required ones first,
+    each documented by its field's `doc` (`__doc__` lists them: dataclass fields have none)."""
+    required = [(f.attribute, Any) for f in FIELDS.inputs if not _optional_input(f)]
+    optional = [
+        (f.attribute, Any, field(default=None)) for f in FIELDS.inputs if _optional_input(f)
+    ]
+    docs = "\n".join(f"* `{f.attribute}`: {f.doc}" for f in FIELDS.inputs)
+    cls = make_dataclass("PlumeCustomerArgs", [*required, *optional])
+    cls.__module__ = __name__
+    cls.__doc__ = f"Inputs of a `PlumeCustomer` (the API's fields, snake_case):\n\n{docs}"
+    return cls
 
-    account_id: pulumi.Input[str]
-    """CRM account id; unique per partner (a UUID if the CRM has none); no quote characters."""
-    partner_id: pulumi.Input[str] | None = None
-    """Plume partner id; default: the provider's `plume:partnerId` / `PLUME_PARTNER_ID`."""
-    name: pulumi.Input[str] | None = None
-    """Customer name ("First Last"); no quote characters."""
-    email: pulumi.Input[str] | None = None
-    """Login email for the Plume app; unique across the cloud (Plume invents one if omitted)."""
-    profile: pulumi.Input[Literal["auto", "smallbusiness"]] | None = None
-    """`auto` (HomePass, default) or `smallbusiness` (WorkPass); changing it replaces."""
-    accept_language: pulumi.Input[str] | None = None
-    """Language of the account, e.g. `en-US` (default); changing it replaces."""
-    onboarding_checkpoint: pulumi.Input[Literal["PodsAdded", "OnboardingComplete"]] | None = None
-    """Last onboarding step passed: `PodsAdded` or `OnboardingComplete`."""
-    adopt: pulumi.Input[bool] | None = None
-    """Take over an existing customer with this partnerId + accountId instead of failing."""
-    import_id: pulumi.Input[str] | None = None
-    """Bring the existing customer with this Plume id under the stack (values must match)."""
+
+def _optional_input(item: CustomerField) -> bool:
+    return item.optional or item.provider_default
+
+
+if TYPE_CHECKING:
+    # What type checkers and IDEs read; at run time the class is built from the table
+    # (`_args_class`), and tests/provider/test_customer_fields_typed.py holds these lines equal
+    # to it.
+    @dataclass
+    class PlumeCustomerArgs:
+        """Inputs of a `PlumeCustomer` (the API's fields, snake_case)."""
+
+        account_id: pulumi.Input[str]
+        partner_id: pulumi.Input[str] | None = None
+        name: pulumi.Input[str] | None = None
+        email: pulumi.Input[str] | None = None
+        profile: pulumi.Input[Literal["auto", "smallbusiness"]] | None = None
+        accept_language: pulumi.Input[str] | None = None
+        onboarding_checkpoint: pulumi.Input[Literal["PodsAdded", "OnboardingComplete"]] | None = (
+            None
+        )
+        adopt: pulumi.Input[bool] | None = None
+        import_id: pulumi.Input[str] | None = None
+
+else:
+    PlumeCustomerArgs = _args_class()
 
 
 class PlumeCustomer(PlumeResource, module="plume", name="Customer"):
