@@ -91,7 +91,7 @@ def _request_model(name: str, doc: str, fields: Iterable[CustomerField], *, upda
 
 if TYPE_CHECKING:
     # What type checkers read; at run time both models are built from the table (below), and
-    # tests/client/test_customer_fields.py holds these lines equal to it.
+    # tests/provider/test_customer_fields_typed.py holds these lines equal to it.
     class CustomerRegistration(_InputModel):
         account_id: AccountId
         partner_id: PartnerId
