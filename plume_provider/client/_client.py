@@ -616,4 +616,3 @@ def _pick(nodes: list[Node], serial: str) -> Node | None:
         if node.serial_number.casefold() == folded:
             return node
     return None
-
