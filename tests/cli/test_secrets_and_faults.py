@@ -5,7 +5,6 @@ half-way converges on a rerun with no duplicate and no pending operation."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
@@ -13,9 +12,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from plume_testkit.cli_lab import CliLab
+from plume_testkit.kill import kill_processes_with
 from tests.reliability.conftest import TokenRecorder
 
 REGISTER = "/api/Customers/register"
@@ -117,21 +116,6 @@ def test_up_through_server_faults_converges_on_rerun(cli_lab: CliLab) -> None:
     assert cli_lab.up().changes == {}
 
 
-def _kill_processes_with(variable: str) -> None:
-    """SIGKILL every process whose environment holds `variable` (exactly, as NAME=value)."""
-    wanted = variable.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted in environ:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry.name), signal.SIGKILL)
-
-
 def _kill_up_when(cli_lab: CliLab, ready: Callable[[], bool]) -> None:
     """Start `pulumi up --yes --skip-preview` and SIGKILL its whole process tree once `ready()`
     holds (polled; at most 120 s), as a CI job's timeout or an OOM kill of the session does."""
@@ -161,7 +145,7 @@ def _kill_up_when(cli_lab: CliLab, ready: Callable[[], bool]) -> None:
         process.wait(timeout=30)
         # The CLI starts its plugins in process groups of their own; the dynamic-provider host
         # would outlive the dead CLI (it has no health check), so the test stops it.
-        _kill_processes_with(f"PULUMI_HOME={cli_lab.env['PULUMI_HOME']}")
+        kill_processes_with(f"PULUMI_HOME={cli_lab.env['PULUMI_HOME']}")
     cli_lab.emulator.clear_faults()
 
 

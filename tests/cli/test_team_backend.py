@@ -8,7 +8,6 @@ password, given as libpq's ``PGPASSWORD``, is found in no output, state row or C
 from __future__ import annotations
 
 import base64
-import contextlib
 import getpass
 import itertools
 import json
@@ -29,6 +28,7 @@ from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_testkit import REPO_ROOT
 from plume_testkit.cli import VENV
 from plume_testkit.cli_lab import CliLab
+from plume_testkit.kill import kill_processes_with
 from plume_testkit.postgres_server import PostgresServer
 
 NODES = "/api/Customers/{customerId}/locations/{locationId}/nodes"
@@ -115,17 +115,7 @@ def _kill_tree(process: subprocess.Popen[str], lab: CliLab) -> None:
     of its own (the dynamic-provider host would outlive the dead CLI)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
-    marker = f"PULUMI_HOME={lab.env['PULUMI_HOME']}".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry.name), signal.SIGKILL)
+    kill_processes_with(f"PULUMI_HOME={lab.env['PULUMI_HOME']}")
 
 
 def _assert_plume_matches_state(lab: CliLab) -> None:
