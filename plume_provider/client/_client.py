@@ -3,7 +3,7 @@
 One `httpx.Client` per `PlumeClient` (connection pooling); the token is cached process-wide by
 `PlumeAuth`; requests are paced by the rate budget of `_ratelimit` (shared by every process of
 the machine by default); failures are retried by the one loop of `_retry` and mapped by the
-one function `errors.make_error`.
+one function `_error_mapping.make_error`.
 """
 
 from __future__ import annotations
@@ -474,7 +474,7 @@ class PlumeClient:
                 trace=trace,
             )
         except ServerError as err:
-            if err.status != 503 or err.operation != "claim_node":
+            if err.status != 503 or err.operation != Operation.CLAIM_NODE:
                 raise
             confirmed = self._confirm_claim(customer_id, location_id, serial, err, pack=True)
             warning = (
@@ -533,7 +533,7 @@ class PlumeClient:
                     f"{lookup.customer_id or 'none'}, location {lookup.location_id or 'none'}"
                 ),
                 hint=f"node {serial} is claimed by another customer; unclaim it there first",
-                operation="claim_node",
+                operation=Operation.CLAIM_NODE,
             )
         nodes = self.list_nodes(customer_id, location_id)
         node = _pick(nodes, serial) or Node(

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from plume_provider.client.customer_fields import CUSTOMER_FIELDS
-from plume_provider.client.errors import ConflictError, account_taken_hint
+from plume_provider.client.errors import ConflictError
+from plume_provider.client.hints import account_taken_hint
 from plume_provider.client.models import Customer, CustomerRegistration, Location
 
 __all__ = ["is_own_email", "not_created_by", "refusal"]

@@ -36,8 +36,8 @@ from plume_provider.client.errors import (
     InputValidationError,
     NotFoundError,
     PlumeError,
-    account_taken_hint,
 )
+from plume_provider.client.hints import account_taken_hint
 from plume_provider.client.identifiers import id_problem
 from plume_provider.client.models import Customer, CustomerRegistration, CustomerUpdate, Location
 from plume_provider.resources.base import (
