@@ -89,14 +89,17 @@ def plan_fleet(fleet: Fleet, state: StackState) -> FleetPlan:
     declared = fleet.declared()
     accounts = {spec.account_id for spec in declared}
     nicknames = {node.serial_number: node.nickname for spec in declared for node in spec.nodes}
-    removed = tuple(a for a in state.customers if a not in accounts)
+    # sorted: the state's order is the order steps finished in, which parallel updates vary
+    removed = tuple(sorted(a for a in state.customers if a not in accounts))
     gone_ids = {state.customers[a].customer_id for a in removed} - {None}
-    unclaims = tuple(s for s in state.nodes if s not in nicknames)
+    unclaims = tuple(sorted(s for s in state.nodes if s not in nicknames))
     lone = tuple(s for s in unclaims if state.nodes[s].customer_id not in gone_ids)
     renames = tuple(
-        s
-        for s, node in state.nodes.items()
-        if s in nicknames and nicknames[s] is not None and nicknames[s] != node.nickname
+        sorted(
+            s
+            for s, node in state.nodes.items()
+            if s in nicknames and nicknames[s] is not None and nicknames[s] != node.nickname
+        )
     )
     protected = tuple(
         [f"customer {a}" for a in removed if state.customers[a].protect]
@@ -105,7 +108,9 @@ def plan_fleet(fleet: Fleet, state: StackState) -> FleetPlan:
     listed = {spec.account_id for spec in fleet.customers}
     return FleetPlan(
         held_back=tuple(a for a in removed if a in listed),
-        added_customers=tuple(a for a in accounts if a not in state.customers),
+        added_customers=tuple(
+            s.account_id for s in declared if s.account_id not in state.customers
+        ),
         removed_customers=removed,
         claims=tuple(s for s in nicknames if s not in state.nodes),
         unclaims=unclaims,

@@ -91,4 +91,4 @@ def test_fastapi_and_uvicorn_are_the_emulator_extra_and_the_venv_installs_it() -
     extra = {dep.split(">")[0] for dep in project["optional-dependencies"]["emulator"]}
     assert not base & {"fastapi", "uvicorn", "starlette"}, sorted(base)
     assert {"fastapi", "uvicorn"} <= extra
-    assert "-e '.[test,emulator]'" in (REPO / "scripts" / "venv.sh").read_text()
+    assert "-e '.[test,emulator,redis,discover]'" in (REPO / "scripts" / "venv.sh").read_text()
