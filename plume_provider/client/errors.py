@@ -68,6 +68,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InputValidationError",
+    "JournalError",
     "LicenseLimitError",
     "NotFoundError",
     "PartnerLockedError",
@@ -114,6 +115,11 @@ class RateBudgetUnavailableError(ConfigurationError):
     def after(self, sent: int) -> RateBudgetUnavailableError:
         """The same failure, met after `sent` requests had been granted."""
         return RateBudgetUnavailableError(self.problem, self.next_step, sent)
+
+
+class JournalError(ConfigurationError):
+    """`plume-fleet discover`'s journal cannot be used: made for other settings, or a line of
+    it is not a journaled answer. Nothing is called; the message names the file and the fix."""
 
 
 class InputValidationError(PlumeError):
