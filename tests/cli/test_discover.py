@@ -295,3 +295,78 @@ def test_discover_refuses_a_bad_crm_file_before_any_call(cli_lab: CliLab, tmp_pa
     assert f"{crm}:1:emial: unknown column 'emial' (did you mean 'email'?)" in done.stderr
     assert f"{crm}:4:accountId: accountId is empty" in done.stderr
     assert cli_lab.emulator.stats()["requests"] == []
+
+
+def run_discover(lab: CliLab, crm: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        discover_cmd(crm, out),
+        env={**discover_env(lab, rate=0), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_an_email_differing_only_in_case_matches_and_up_patches_nothing(
+    cli_lab: CliLab, tmp_path: Path
+) -> None:
+    """discover and `up` compare by the one equality of the field table: a CRM email that
+    differs from the live one only in case is reported matching (importId), and `up` on the
+    written fleet file sends no PATCH (nor any other change)."""
+    seed_one = cli_lab.api.post(
+        "/Customers/register",
+        json={
+            "partnerId": cli_lab.credentials.partner_id,
+            "accountId": "CASE-1",
+            "name": "Case One",
+            "email": "case.one@example.org",
+        },
+    )
+    seed_one.raise_for_status()
+    crm = tmp_path / "crm.csv"
+    crm.write_text("accountId,name,email\nCASE-1,Case One,Case.One@Example.ORG\n")
+    out = tmp_path / "discovered.csv"
+    done = run_discover(cli_lab, crm, out)
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "discovered.csv.report.csv").open() as report:
+        assert [(r["accountId"], r["status"]) for r in csv.DictReader(report)] == [
+            ("CASE-1", "exists-matches")
+        ]
+    fleets = cli_lab.project / "fleets"
+    fleets.mkdir()
+    shutil.copy(out, fleets / "discovered.csv")
+    cli_lab.config.pop("plume-fleet:customers")
+    cli_lab.config["plume-fleet:fleetFile"] = "fleets/discovered.csv"
+    cli_lab.emulator.reset_stats()
+    up = cli_lab.up()
+    assert up.changes == {"create": 1}  # the import
+    assert cli_lab.mutating_calls() == {}
+    assert cli_lab.preview().changes == {}
+
+
+def test_a_journal_from_another_partner_or_with_a_corrupt_line_is_refused_in_one_line(
+    cli_lab: CliLab, tmp_path: Path
+) -> None:
+    """A journal answers only for the partner, cloud and CRM file it was made for, and a line of
+    it that is not a journaled answer is one error naming file:line; both before any call."""
+    crm = tmp_path / "crm.csv"
+    crm.write_text("accountId,name\nJ-1,Journal One\nJ-2,Journal Two\n")
+    out = tmp_path / "discovered.csv"
+    journal = tmp_path / "discovered.csv.journal.jsonl"
+    assert run_discover(cli_lab, crm, out).returncode == 0
+    cli_lab.emulator.reset_stats()
+
+    other = run_discover(cli_lab, crm, out, PLUME_PARTNER_ID="another-partner")
+    assert other.returncode == 2
+    [line] = other.stderr.splitlines()
+    assert f"journal {journal}: made for partner {cli_lab.credentials.partner_id!r}" in line
+    assert "delete it to look everything up afresh" in line
+
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join([*lines[:2], "{}", *lines[2:]]) + "\n")
+    corrupt = run_discover(cli_lab, crm, out)
+    assert corrupt.returncode == 2
+    [line] = corrupt.stderr.splitlines()
+    assert f"journal {journal}:3: not a journaled answer; delete this line" in line
+    assert cli_lab.emulator.stats()["requests"] == []

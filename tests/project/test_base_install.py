@@ -107,3 +107,35 @@ def test_a_redis_budget_without_its_extra_is_one_line_naming_the_extra() -> None
     [line] = done.stdout.splitlines()
     assert line.startswith("RateBudgetUnavailableError ")
     assert "pip install 'plume-fleet[redis]'" in line
+
+
+_DISCOVER_WITHOUT_THE_EXTRA = """
+import importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "rich":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, Missing())
+from plume_provider.cli import main
+raise SystemExit(main(["discover", "crm.csv", "-o", "fleet.csv"]))
+"""
+
+
+def test_discover_without_its_extra_is_one_line_naming_the_extra(tmp_path: Path) -> None:
+    """Checked before the CRM file is read or any call made: not a traceback after the look-ups."""
+    done = subprocess.run(
+        [sys.executable, "-c", _DISCOVER_WITHOUT_THE_EXTRA],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    [line] = done.stderr.splitlines()
+    assert "pip install 'plume-fleet[discover]'" in line
+    assert not (tmp_path / "fleet.csv").exists()
