@@ -41,14 +41,14 @@ class JournalBinding:
 
     def fields(self) -> dict[str, str]:
         """The header's keys and values."""
-        return {"apiUrl": self.api_url, "partnerId": self.partner_id, "crm": self.crm}
+        return {"api": self.api_url, "partner": self.partner_id, "crm": self.crm}
 
     def header(self) -> dict[str, Any]:
         return {"journal": KIND, "version": VERSION, **self.fields()}
 
     def mismatches(self, header: Mapping[str, Any]) -> list[str]:
         """`the journal's value, not ours` for each binding that differs."""
-        spelled = {"apiUrl": "API URL", "partnerId": "partner", "crm": "CRM file"}
+        spelled = {"api": "API URL", "partner": "partner", "crm": "CRM file"}
         return [
             f"{spelled[key]} {header.get(key)!r}, not {value!r}"
             for key, value in self.fields().items()

@@ -52,7 +52,15 @@ NODE_NOT_IN_INVENTORY = "node-not-in-inventory"
 NODE_NOT_IN_CRM = "node-not-in-crm"
 NODE_TO_CLAIM = "node-to-claim"
 NICKNAME_DIFFERS = "nickname-differs"
-REPORT_COLUMNS = ("accountId", "status", "serialNumber", "field", "live", "crm", "detail")
+REPORT_COLUMNS = (
+    CUSTOMER_FIELDS.account_id.api,
+    "status",
+    "serialNumber",
+    "field",
+    "live",
+    "crm",
+    "detail",
+)
 
 PATCHED: Final = "up patches it"
 COMPARED: Final = tuple(

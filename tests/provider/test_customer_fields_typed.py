@@ -68,11 +68,6 @@ ALLOWED = {
     ("client/identifiers.py", "accountId"),
     # the "name" of an error body, not the customer's
     ("client/_error_mapping.py", "name"),
-    # discover: not yet derived from the table (see docs/architecture.md, "discover")
-    ("discover.py", "accountId"),
-    ("discover.py", "name"),
-    ("discover.py", "email"),
-    ("discover.py", "profile"),
 }
 
 
