@@ -41,6 +41,11 @@ FUNCTIONS = [
     "plume_provider.client._redaction.x_redact",
     "plume_provider.client._redaction.x_redact_record",
     "plume_provider.client._redaction.xǁRedactingFilterǁfilter",
+    # the register recovery's decision (plume_provider/client/_recovery.py, pure): is a found
+    # customer the one the lost register created?
+    "plume_provider.client._recovery.x_not_created_by",
+    "plume_provider.client._recovery.x_is_own_email",
+    "plume_provider.client._recovery.x_timestamp",
     # register recovery, claim confirmation, unclaim and delete (plume_provider/client/_client.py)
     "plume_provider.client._client.xǁPlumeClientǁregister_customer",
     "plume_provider.client._client.xǁPlumeClientǁ_find_registered",
