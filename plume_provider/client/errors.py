@@ -3,8 +3,9 @@
 ```
 PlumeError                          base of everything below
 ├── ConfigurationError              settings unusable (no credentials, no partner id, ...)
-│   └── RateBudgetUnavailableError  the shared rate budget (machine file, Redis) cannot be used;
-│                                   .problem .next_step .sent (requests granted before)
+│   ├── RateBudgetUnavailableError  the shared rate budget (machine file, Redis) cannot be used;
+│   │                               .problem .next_step .sent (requests granted before)
+│   └── JournalError                discover's journal: made for other settings, or a bad line
 ├── InputValidationError            input rejected before any call (quotes in a name, bad serial)
 └── ApiError                        .status .method .path .api_message .hint .operation
     ├── AuthenticationError         401, or the token endpoint refused the credentials (or its

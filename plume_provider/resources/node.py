@@ -17,8 +17,8 @@ cannot be claimed twice); `nickname` is a rename in place.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, make_dataclass
+from typing import TYPE_CHECKING, Any, Optional
 
 import pulumi
 from pulumi.dynamic import (
@@ -29,11 +29,12 @@ from pulumi.dynamic import (
     ReadResult,
     UpdateResult,
 )
-from pydantic import BaseModel, ConfigDict, StrictBool
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.alias_generators import to_camel
 
 from plume_provider.client.errors import AuthenticationError, NotFoundError
-from plume_provider.client.models import CustomerId, LocationId, Nickname, Node, SerialNumber
+from plume_provider.client.models import Node
+from plume_provider.client.node_fields import NODE_FIELDS, NODE_ID, NODE_OUTPUTS
 from plume_provider.resources.base import (
     DiffSpec,
     PlumeProviderBase,
@@ -47,44 +48,43 @@ from plume_provider.resources.node_cache import LocationListings, PackClaims
 
 __all__ = ["NODE_DIFF", "NodeProvider", "PlumeNode", "PlumeNodeArgs"]
 
-INPUTS = ("customerId", "locationId", "serialNumber", "nickname", "adopt")
-_RENAMED = {"id": "nodeId"}
-NODE_FIELDS: dict[str, str] = {
-    _RENAMED.get(name, to_camel(name)): name for name in Node.model_fields
-}
-"""Output property -> `Node` attribute, for every node field (Pulumi reserves `id`: `nodeId`)."""
-OUTPUTS = tuple(NODE_FIELDS)
+INPUTS = NODE_FIELDS.inputs
+OUTPUTS = tuple(NODE_OUTPUTS)
 
 NODE_DIFF = DiffSpec(
     kind="node",
     replaced_by="unclaiming and claiming again",
-    replace=("customerId", "locationId", "serialNumber"),
-    update=("nickname",),
-    optional=frozenset({"nickname"}),
-    stables=("serialNumber", "nodeId", "customerId", "locationId"),
+    replace=NODE_FIELDS.replaced_by_change,
+    update=NODE_FIELDS.updated_in_place,
+    optional=NODE_FIELDS.optional_in_place,
+    stables=(*(f.api for f in NODE_FIELDS if f.stable), NODE_ID),
 )
 
 
-class _NodeInputs(BaseModel):
-    """The rules of a node's inputs (the serial number's are the client's)."""
+def _inputs_model() -> type[BaseModel]:
+    """The rules of a node's inputs, from the table (the rules are the client's)."""
+    definitions: dict[str, Any] = {
+        f.attribute: (f.rule, ...) if f.required else (Optional[f.rule], None)  # noqa: UP045
+        for f in NODE_FIELDS
+    }
+    return create_model(
+        "_NodeInputs",
+        __config__=ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True),
+        **definitions,
+    )
 
-    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
 
-    customer_id: CustomerId
-    location_id: LocationId
-    serial_number: SerialNumber
-    nickname: Nickname | None = None
-    adopt: StrictBool | None = None
+_NodeInputs = _inputs_model()
 
 
 def _outputs(node: Node, declared: Mapping[str, Any]) -> dict[str, Any]:
     """Outputs from Plume's node; the declared ids fill what the answer leaves out."""
-    outs = {prop: getattr(node, attr) for prop, attr in NODE_FIELDS.items()}
+    outs = {prop: getattr(node, attr) for prop, attr in NODE_OUTPUTS.items()}
     for key in ("customerId", "locationId", "nickname"):
         if outs[key] is None:
             outs[key] = declared.get(key)
-    if outs["nodeId"] is None:
-        outs["nodeId"] = node.serial_number
+    if outs[NODE_ID] is None:
+        outs[NODE_ID] = node.serial_number
     return outs
 
 
@@ -99,7 +99,7 @@ class NodeProvider(PlumeProviderBase):
             accepted=INPUTS,
             rules=_NodeInputs,
             validated=INPUTS,
-            required=dict.fromkeys(INPUTS[:3], ""),
+            required=dict.fromkeys(NODE_FIELDS.required, ""),
         )
         return CheckResult(inputs, failures)
 
@@ -301,26 +301,38 @@ def _where(props: Mapping[str, Any], serial: str | None = None) -> tuple[str, st
     return str(customer_id), str(location_id), str(serial_number)
 
 
-@dataclass
-class PlumeNodeArgs:
-    """Inputs of a `PlumeNode` (the API's fields, snake_case)."""
+def _args_class() -> type[Any]:
+    """`PlumeNodeArgs` from the table: one field per input, snake_case, required ones first."""
+    required = [(f.attribute, Any) for f in NODE_FIELDS if f.required]
+    optional = [(f.attribute, Any, field(default=None)) for f in NODE_FIELDS if not f.required]
+    cls = make_dataclass("PlumeNodeArgs", [*required, *optional])
+    docs = "\n".join(f"* `{f.attribute}`: {f.doc}" for f in NODE_FIELDS)
+    cls.__doc__ = f"Inputs of a `PlumeNode` (the API's fields, snake_case):\n\n{docs}"
+    cls.__module__ = __name__
+    return cls
 
-    customer_id: pulumi.Input[str]
-    """Customer that owns the location (e.g. `customer.customer_id`)."""
-    location_id: pulumi.Input[str]
-    """Location to claim the node at (e.g. `customer.location_id`)."""
-    serial_number: pulumi.Input[str]
-    """Serial number; must be in the partner's inventory and not claimed elsewhere."""
-    nickname: pulumi.Input[str] | None = None
-    """Friendly name of the node; changing it renames in place."""
-    adopt: pulumi.Input[bool] | None = None
-    """Expect the node claimed at the location already: read it there instead of claiming."""
+
+if TYPE_CHECKING:
+    # What type checkers and IDEs read; at run time the class is built from the table
+    # (`_args_class`), and tests/provider/test_customer_fields_typed.py holds these lines equal.
+    @dataclass
+    class PlumeNodeArgs:
+        """Inputs of a `PlumeNode` (the API's fields, snake_case)."""
+
+        customer_id: pulumi.Input[str]
+        location_id: pulumi.Input[str]
+        serial_number: pulumi.Input[str]
+        nickname: pulumi.Input[str] | None = None
+        adopt: pulumi.Input[bool] | None = None
+
+else:
+    PlumeNodeArgs = _args_class()
 
 
 class PlumeNode(PlumeResource, module="plume", name="Node"):
     """A claimed Plume node; type `pulumi-python:dynamic/plume:Node`; id: the serial number."""
 
-    _PROPERTIES = (*OUTPUTS, "adopt")
+    _PROPERTIES = (*OUTPUTS, *NODE_FIELDS.take_over)
     _ARGS = PlumeNodeArgs
 
     if TYPE_CHECKING:  # for type checkers and IDEs only (see PlumeResource)

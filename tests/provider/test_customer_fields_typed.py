@@ -1,4 +1,4 @@
-"""The customer field table is the only list of customer fields: what type checkers read is held
+"""The field tables are the only lists of customer and node fields: what type checkers read is held
 equal to it, and no other module of plume_provider spells a customer field's API name."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pytest
 
 from plume_provider.client.customer_fields import CUSTOMER_FIELDS
 from plume_provider.client.models import CustomerRegistration, CustomerUpdate
+from plume_provider.client.node_fields import NODE_FIELDS
 from plume_provider.fleet.model import CustomerSpec
 from plume_provider.resources.customer import PlumeCustomerArgs
+from plume_provider.resources.node import PlumeNodeArgs
 
 PACKAGE = Path(__file__).resolve().parents[2] / "plume_provider"
 
@@ -38,6 +40,7 @@ def _spelled(module: str, cls: str) -> list[str]:
         ("client/models.py", "CustomerUpdate", CUSTOMER_FIELDS.patched),
         ("fleet/model.py", "_CustomerFields", CUSTOMER_FIELDS.fleet),
         ("resources/customer.py", "PlumeCustomerArgs", CUSTOMER_FIELDS.inputs),
+        ("resources/node.py", "PlumeNodeArgs", tuple(NODE_FIELDS)),
     ],
 )
 def test_what_type_checkers_read_is_the_table(module: str, cls: str, fields: tuple) -> None:
@@ -55,6 +58,7 @@ def test_the_runtime_classes_are_built_from_the_table() -> None:
     assert list(PlumeCustomerArgs.__dataclass_fields__) == [
         f.attribute for f in CUSTOMER_FIELDS.inputs
     ]
+    assert list(PlumeNodeArgs.__dataclass_fields__) == [f.attribute for f in NODE_FIELDS]
 
 
 API_NAMES = {f.api for f in CUSTOMER_FIELDS if f.kind == "registered"} | {"createdAt"}
