@@ -82,8 +82,8 @@ def shard_problems(
     for i, has in enumerate(given):
         if not has:
             problems.append(
-                f"{where(i, ('shard',))}: no shard; this fleet is sharded, so every customer "
-                "names the one shard whose stack declares it"
+                f"{where(i, ('shard',))}: no shard; this fleet is sharded: give every "
+                "customer the shard whose stack declares it"
             )
     problems += _in_two_shards(customers, where)
     if shard is None:

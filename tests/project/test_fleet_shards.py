@@ -65,8 +65,8 @@ def test_a_customer_without_a_shard_is_named_by_file_and_row(tmp_path: Path) -> 
     text = SHARDED + "X-1,Nobody,,1,LAB-GW-0099\n"
     found = problems(tmp_path, text, shard="north")
     assert found == [
-        "fleets/x.csv:7:shard: no shard; this fleet is sharded, so every customer names the one "
-        "shard whose stack declares it"
+        "fleets/x.csv:7:shard: no shard; this fleet is sharded: give every customer the shard "
+        "whose stack declares it"
     ]
 
 
@@ -167,8 +167,8 @@ def test_inline_customers_follow_the_same_shard_rules(tmp_path: Path) -> None:
     inline = [{"accountId": "I-1"}, {"accountId": "I-2", "shard": "north"}]
     found = problems(tmp_path, SHARDED, customers=inline, shard="north")
     assert found == [
-        "customers[0].shard: no shard; this fleet is sharded, so every customer names the one "
-        "shard whose stack declares it"
+        "customers[0].shard: no shard; this fleet is sharded: give every customer the shard "
+        "whose stack declares it"
     ]
 
 
