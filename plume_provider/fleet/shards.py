@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from plume_provider.client.customer_fields import CUSTOMER_FIELDS
+
 __all__ = ["SHARD_RULE", "check_shard_name", "shard_names", "shard_problems"]
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -26,6 +28,7 @@ SHARD_RULE = (
     "(north, eu-1, 07), so it reads the same in stack names, file names and logs"
 )
 _SHOWN = 10
+_ACCOUNT = CUSTOMER_FIELDS.account_id.prop
 
 Where = Callable[[int, Sequence[int | str]], str]
 """(customer index, location inside it) -> the text naming it (`fleets/x.csv:12:shard`)."""
@@ -110,13 +113,13 @@ def _in_two_shards(customers: Sequence[Mapping[str, Any]], where: Where) -> list
     first: dict[str, tuple[int, str]] = {}
     problems: list[str] = []
     for i, customer in enumerate(customers):
-        account, name = customer.get("accountId"), _valid(customer.get("shard"))
+        account, name = customer.get(_ACCOUNT), _valid(customer.get("shard"))
         if not isinstance(account, str) or name is None:
             continue
         seen = first.setdefault(_folded(account), (i, name))
         if seen[1] != name:
             problems.append(
-                f"{where(i, ('shard',))}: accountId {account!r} is in shard {name!r} here and "
+                f"{where(i, ('shard',))}: {_ACCOUNT} {account!r} is in shard {name!r} here and "
                 f"in shard {seen[1]!r} at {where(seen[0], ('shard',))}; a customer belongs to "
                 "one shard: keep one of the two"
             )
