@@ -37,9 +37,14 @@ Where = Callable[[int, Sequence[int | str]], str]
 def check_shard_name(value: str) -> str:
     """`value` when it is a valid shard name; else ValueError saying the rule."""
     if not _NAME.fullmatch(value):
-        shown = value if len(value) <= 70 else value[:70] + "..."
-        raise ValueError(f"shard name {shown!r} is not valid: {SHARD_RULE}")
+        raise ValueError(f"shard name {_shown(value)} is not valid: {SHARD_RULE}")
     return value
+
+
+def _shown(value: Any) -> str:
+    """`value` quoted, cut to 70 characters: a name is never longer than 63."""
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= 70 else text[:70] + "...")
 
 
 def _valid(value: Any) -> str | None:
@@ -78,9 +83,9 @@ def shard_problems(
     problems: list[str] = []
     if shard is not None and not any(given):
         return [
-            f"plume-fleet:shard: is {shard!r}, but no customer of the fleet names a shard; give "
-            "every customer its shard (a `shard` column of the fleet file, or key), or remove "
-            "plume-fleet:shard"
+            f"plume-fleet:shard: is {_shown(shard)}, but no customer of the fleet names a "
+            "shard; give every customer its shard (a `shard` column of the fleet file, or key), "
+            "or remove plume-fleet:shard"
         ]
     for i, has in enumerate(given):
         if not has:
