@@ -1,5 +1,6 @@
-"""The fleet a stack declares: its config model (`model`), fleet files (`file`), the stack's
-current state (`stack_state`) and the plan and removal guard between the two (`removals`).
+"""The fleet a stack declares: its config model (`model`), fleet files (`file`), the shards of
+one fleet (`shards`), the stack's current state (`stack_state`) and the plan and removal guard
+between the two (`removals`).
 
 The program (`__main__.py`) and `plume-fleet discover` import from here; neither needs to know
 which module defines what.

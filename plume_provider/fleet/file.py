@@ -7,7 +7,7 @@ ignore spaces, `_` and `-` (`Account ID`, `account_id` and `ACCOUNTID` are `acco
 `Customer Name`, `E-mail address` and `Serial` are accepted for `name`, `email`, `serialNumber`:
 
 The customer columns are the fleet keys of the customer field table
-(`client.customer_fields`), then `protect` and `wave`; the node columns follow:
+(`client.customer_fields`), then `protect`, `wave` and `shard`; the node columns follow:
 
 | column | meaning |
 |---|---|
@@ -16,6 +16,7 @@ The customer columns are the fleet keys of the customer field table
 | `onboardingCheckpoint`, `importId` | the same |
 | `adopt`, `protect` | `true` / `false` (also `yes` / `no`, `1` / `0`); blank = not set |
 | `wave` | rollout wave, a whole number ≥ 1; blank = wave 1 |
+| `shard` | the shard whose stack declares the customer (`fleet.shards`); blank = none |
 | `serialNumber`, `nickname` | one node of the customer; blank serial = no node on this row |
 
 An empty cell means "not set". A customer field given on two rows of the same accountId must
@@ -57,7 +58,12 @@ __all__ = [
 
 _KEY = CUSTOMER_FIELDS.account_id.prop
 """The column whose rows are one customer (the first)."""
-CUSTOMER_COLUMNS = (*(item.prop for item in CUSTOMER_FIELDS.fleet), "protect", "wave")
+CUSTOMER_COLUMNS = (
+    *(item.prop for item in CUSTOMER_FIELDS.fleet),
+    "protect",
+    "wave",
+    "shard",
+)
 """The customer field table's fleet keys, then what only a fleet says."""
 NODE_COLUMNS = ("serialNumber", "nickname")
 CSV_COLUMNS = CUSTOMER_COLUMNS + NODE_COLUMNS
@@ -220,11 +226,9 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
             if column not in values:
                 continue
             if column in customer and customer[column] != values[column]:
-                problems.append(
-                    f"{name}:{row_number}:{locator.headers[column]}: {values[column]!r} differs "
-                    f"from {customer[column]!r} on row {seen_at[column]} of the same {_KEY} "
-                    f"{account!r}; give a customer's value once, or the same on every row"
-                )
+                at = f"{name}:{row_number}:{locator.headers[column]}"
+                first = (customer[column], seen_at[column])
+                problems.append(_conflict(at, account, column, values[column], first))
                 continue
             if column not in customer:
                 customer[column] = values[column]
@@ -241,6 +245,20 @@ def _parse_csv(text: str, name: str, close: Any) -> ParsedFleetFile:
                 "serialNumber on the same row"
             )
     return ParsedFleetFile(customers, problems, locator)
+
+
+def _conflict(at: str, account: str, column: str, value: Any, first: tuple[Any, int]) -> str:
+    """Two rows of `account` give `column` two values: `first` (value, row) and `value` at the
+    cell `at`."""
+    if column == "shard":
+        return (
+            f"{at}: {_KEY} {account!r} is in shard {value!r} on this row and in shard "
+            f"{first[0]!r} on row {first[1]}; a customer belongs to one shard: keep one of the two"
+        )
+    return (
+        f"{at}: {value!r} differs from {first[0]!r} on row {first[1]} of the same {_KEY} "
+        f"{account!r}; give a customer's value once, or the same on every row"
+    )
 
 
 def _outside_or_irregular(root: Path, name: str) -> str | None:

@@ -7,9 +7,11 @@ accountId or a serial declared twice. `load_fleet` reports every problem at once
 path (`customers[2].nodes[0].serialNumber`, or `fleets/pilot.csv:1042:email` for a fleet
 file, see `fleet.file`), so an operator fixes the config in one pass.
 
-Rollout waves: a customer's `wave` (default 1); `plume-fleet:wave: N` declares waves 1..N only.
-`Fleet.declared()` is that selection; what a lower wave would remove is refused by the removal
-guard (`fleet.removals`), which reads the stack's state.
+Shards (`fleet.shards`): a customer's `shard`; `plume-fleet:shard: NAME` declares that shard's
+customers only, after the whole fleet is validated. Rollout waves: a customer's `wave` (default
+1); `plume-fleet:wave: N` declares waves 1..N only, within the shard. `Fleet.declared()` is that
+selection; what a lower wave or a changed shard would remove is refused by the removal guard
+(`fleet.removals`), which reads the stack's state.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
+    StrictStr,
     ValidationError,
     create_model,
 )
@@ -45,6 +49,7 @@ from plume_provider.client.models import (
     SerialNumber,
 )
 from plume_provider.fleet.file import FileLocator, parse_fleet_file
+from plume_provider.fleet.shards import check_shard_name, shard_problems
 
 __all__ = [
     "FLEET_CONFIG_KEYS",
@@ -61,6 +66,7 @@ FLEET_CONFIG_KEYS = (
     "protect",
     "retainOnDelete",
     "wave",
+    "shard",
     "allowRemovals",
 )
 RETIRED_KEYS = {
@@ -71,6 +77,9 @@ RETIRED_KEYS = {
 }
 
 Wave = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+ShardName = Annotated[StrictStr, AfterValidator(check_shard_name)]
+_RAW_TEXT_KEYS = frozenset({"fleetFile", "shard"})
+"""Keys read as the text the stack sets, not as JSON (a shard named `07` or `1` stays text)."""
 
 
 class FleetConfigError(InputValidationError):
@@ -137,10 +146,11 @@ else:
 
 class CustomerSpec(_CustomerFields):
     """A customer to register (or adopt, or import) and the nodes to claim for it: the customer
-    field table's fleet keys, then what only a fleet says (protect, wave, nodes)."""
+    field table's fleet keys, then what only a fleet says (protect, wave, shard, nodes)."""
 
     protect: StrictBool | None = None
     wave: Wave | None = None
+    shard: ShardName | None = None
     nodes: list[NodeSpec] = Field(default_factory=list)
 
     @property
@@ -154,35 +164,44 @@ class CustomerSpec(_CustomerFields):
 
 
 class Fleet(_Spec):
-    """Everything a stack declares."""
+    """Everything a stack declares: `customers` is the whole fleet (every shard), `owned()`
+    the customers of this stack's shard."""
 
     customers: list[CustomerSpec] = Field(default_factory=list)
     fleet_file: str | None = None
     protect: StrictBool = False
     retain_on_delete: StrictBool = False
     wave: Wave | None = None
+    shard: ShardName | None = None
     allow_removals: Annotated[StrictInt, Field(ge=0, le=1_000_000)] | None = None
 
     def protects(self, customer: CustomerSpec) -> bool:
         """The customer's own `protect`, else the stack's."""
         return self.protect if customer.protect is None else customer.protect
 
+    def owned(self) -> list[CustomerSpec]:
+        """The customers of `plume-fleet:shard` (every customer when it is not set)."""
+        if self.shard is None:
+            return list(self.customers)
+        return [c for c in self.customers if c.shard == self.shard]
+
     @property
     def uses_waves(self) -> bool:
-        """`plume-fleet:wave` is set or a customer names its wave."""
-        return self.wave is not None or any(c.wave is not None for c in self.customers)
+        """`plume-fleet:wave` is set or a customer of this stack's shard names its wave."""
+        return self.wave is not None or any(c.wave is not None for c in self.owned())
 
     @property
     def deployed_wave(self) -> int:
-        """The highest wave this run declares: `plume-fleet:wave`, else the fleet's highest."""
+        """The highest wave this run declares: `plume-fleet:wave`, else the shard's highest."""
         if self.wave is not None:
             return self.wave
-        return max((c.rollout_wave for c in self.customers), default=1)
+        return max((c.rollout_wave for c in self.owned()), default=1)
 
     def declared(self) -> list[CustomerSpec]:
-        """The customers of waves 1..`deployed_wave`."""
+        """The customers of this stack's shard in waves 1..`deployed_wave`: the shard selects
+        first, the wave within it."""
         top = self.deployed_wave
-        return [c for c in self.customers if c.rollout_wave <= top]
+        return [c for c in self.owned() if c.rollout_wave <= top]
 
 
 def _path(location: Iterable[int | str]) -> str:
@@ -308,7 +327,9 @@ def _reason(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fleet:
+def load_fleet(
+    config: Mapping[str, str | None], root: Path | None = None, *, every_shard: bool = False
+) -> Fleet:
     """Validate the stack's fleet config; raise `FleetConfigError` listing every problem.
 
     `config` maps the keys of `FLEET_CONFIG_KEYS` to their raw stack config values: Pulumi hands
@@ -316,6 +337,9 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
     every `plume-fleet:*` key it finds) is reported as unknown, with the likely intended one.
     `fleetFile` is read relative to `root` (the project directory, the program's working
     directory); its customers come after the inline ones, and both are validated together.
+    The whole fleet is validated whichever shard the stack declares (`fleet.shards`); a sharded
+    fleet without `plume-fleet:shard` is refused unless `every_shard` (a tool reading the whole
+    file, such as discover; never the program).
     """
     raw: dict[str, Any] = {}
     problems: list[str] = [
@@ -327,7 +351,7 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
         text = config.get(key)
         if text is None:
             continue
-        if key == "fleetFile":
+        if key in _RAW_TEXT_KEYS:
             raw[key] = text
             continue
         try:
@@ -368,10 +392,10 @@ def load_fleet(config: Mapping[str, str | None], root: Path | None = None) -> Fl
                 path = _path(loc)
             problems.append(f"{path}: {_reason(error)}")
     every = [*inline_items, *(c for c in file_customers if isinstance(c, Mapping))]
-    if len(every) == offset + len(file_customers):
-        problems.extend(_duplicates(every, where))
-    else:  # a non-mapping entry shifts indices; report duplicates per source
-        problems.extend(_duplicates(inline_items, where))
+    if len(every) != offset + len(file_customers):
+        every = inline_items  # a non-mapping entry shifts indices; report per source
+    problems.extend(_duplicates(every, where))
+    problems.extend(shard_problems(every, where, raw.get("shard"), every_shard=every_shard))
     if problems or fleet is None:
         raise FleetConfigError(problems)
     return fleet

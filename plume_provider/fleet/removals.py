@@ -10,6 +10,9 @@ keeps its name and is not one. `removal_problem` refuses, before anything is dec
   customers leave with them, plus at most 5 nodes on their own;
 * any removal of a customer the fleet still lists in a wave above `plume-fleet:wave` (a lowered
   wave, or customers a failed update of a higher wave created);
+* any removal of a customer the fleet now lists in another shard (a changed `shard` cell or
+  `plume-fleet:shard`): removing it here would delete the household, not move it to the other
+  shard's stack;
 * the removal of a protected customer or node (the engine would unclaim a protected household's
   nodes before it reached the protected customer).
 
@@ -73,6 +76,7 @@ class FleetPlan:
     renames: tuple[str, ...]
     protected_removals: tuple[str, ...]
     held_back: tuple[str, ...]
+    moved: tuple[str, ...]
     managed_customers: int
     licenses_before: int
     licenses_after: int
@@ -105,9 +109,11 @@ def plan_fleet(fleet: Fleet, state: StackState) -> FleetPlan:
         [f"customer {a}" for a in removed if state.customers[a].protect]
         + [f"node {s}" for s in unclaims if state.nodes[s].protect]
     )
-    listed = {spec.account_id for spec in fleet.customers}
+    listed = {spec.account_id for spec in fleet.owned()}
+    elsewhere = {spec.account_id for spec in fleet.customers} - listed
     return FleetPlan(
         held_back=tuple(a for a in removed if a in listed),
+        moved=tuple(a for a in removed if a in elsewhere),
         added_customers=tuple(
             s.account_id for s in declared if s.account_id not in state.customers
         ),
@@ -156,6 +162,7 @@ def removal_problem(plan: FleetPlan, allowance: Allowance) -> str | None:
     budget = removal_budget(plan.managed_customers)
     over = (
         bool(plan.held_back)
+        or bool(plan.moved)
         or len(plan.removed_customers) > budget
         or len(plan.lone_unclaims) > MAX_LONE_NODE_REMOVALS
     )
@@ -181,6 +188,13 @@ def removal_problem(plan: FleetPlan, allowance: Allowance) -> str | None:
         if plan.held_back
         else ""
     )
+    moved = (
+        f" {len(plan.moved)} of them the fleet lists in another shard ({_listing(plan.moved)}): "
+        "a shard change moves customers to another stack, and moving is done by reshard, not "
+        "by removal (this would delete the households)."
+        if plan.moved
+        else ""
+    )
     if allowance.count is None:
         why = ""
     elif allowance.spent:
@@ -194,7 +208,7 @@ def removal_problem(plan: FleetPlan, allowance: Allowance) -> str | None:
         [
             f"this update would {' and '.join(what)}: {plan.removals} removal(s), over this "
             f"stack's budget of {budget} customer(s) and {MAX_LONE_NODE_REMOVALS} node(s) on "
-            f"their own per update.{waves}{why}",
+            f"their own per update.{waves}{moved}{why}",
             "If the fleet shrank by mistake (a cut or emptied fleet file, a removed setting, a "
             "lowered wave), fix it and run again. To remove them on purpose, run once with",
             f"{ALLOWANCE_ENV}={plan.removals} (or set {CONFIG_ALLOWANCE}: {plan.removals});",

@@ -141,7 +141,7 @@ def test_no_config_is_an_empty_fleet() -> None:
             [{"accountId": "A-1", "accountID": "typo"}],
             "customers[0].accountID: unknown key 'accountID' (did you mean 'accountId'?); "
             "expected one of accountId, name, email, profile, acceptLanguage, "
-            "onboardingCheckpoint, adopt, importId, protect, wave, nodes",
+            "onboardingCheckpoint, adopt, importId, protect, wave, shard, nodes",
             id="unknown-customer-key",
         ),
         pytest.param(
@@ -235,7 +235,7 @@ def test_a_typo_in_a_top_level_fleet_key_is_reported_not_ignored() -> None:
         load_fleet({"customer": json.dumps([{"accountId": "A-1"}])})
     assert caught.value.problems == [
         "plume-fleet:customer: unknown key 'customer' (did you mean 'customers'?); "
-        "expected one of customers, fleetFile, protect, retainOnDelete, wave, allowRemovals"
+        "expected one of customers, fleetFile, protect, retainOnDelete, wave, shard, allowRemovals"
     ]
 
 

@@ -88,7 +88,7 @@ def test_unknown_and_missing_columns(tmp_path: Path) -> None:
     assert problems(tmp_path, "accountId,emial\nA-1,a@example.org\n") == [
         "fleets/pilot.csv:1:emial: unknown column 'emial' (did you mean 'email'?); expected one "
         "of accountId, name, email, profile, acceptLanguage, onboardingCheckpoint, adopt, "
-        "importId, protect, wave, serialNumber, nickname"
+        "importId, protect, wave, shard, serialNumber, nickname"
     ]
     assert problems(tmp_path, "name\nAda\n")[0].startswith("fleets/pilot.csv:1: no accountId")
 
