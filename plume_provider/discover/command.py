@@ -69,11 +69,13 @@ def _to_continue(journal: Journal) -> str:
 
 
 def _load_crm(crm_path: Path) -> list[CustomerSpec] | None:
-    """The CRM's customers, or None after printing its problems. The file must be a regular
-    file in its own directory once links are resolved; problems name it by its absolute path."""
+    """The CRM's customers, every shard of it (the fleet file written keeps each customer's
+    shard), or None after printing its problems. The file must be a regular file in its own
+    directory once links are resolved; problems name it by its absolute path."""
     crm_file = crm_path.absolute()
     try:
-        return load_fleet({"fleetFile": str(crm_file)}, root=crm_file.parent).customers
+        fleet = load_fleet({"fleetFile": str(crm_file)}, root=crm_file.parent, every_shard=True)
+        return fleet.customers
     except FleetConfigError as err:
         print(
             f"the CRM file {crm_path} has {len(err.problems)} problem(s); nothing was called:",

@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from plume_provider.client.customer_fields import CUSTOMER_FIELDS
+from plume_provider.client.node_fields import NODE_FIELDS
 from plume_provider.fleet.cells import from_spreadsheet_text, spreadsheet_text
 
 __all__ = [
@@ -65,7 +66,7 @@ CUSTOMER_COLUMNS = (
     "shard",
 )
 """The customer field table's fleet keys, then what only a fleet says."""
-NODE_COLUMNS = ("serialNumber", "nickname")
+NODE_COLUMNS = tuple(f.api for f in NODE_FIELDS.fleet)
 CSV_COLUMNS = CUSTOMER_COLUMNS + NODE_COLUMNS
 _BOOLEAN_COLUMNS = frozenset(
     {*(item.prop for item in CUSTOMER_FIELDS.fleet if item.python_type == "bool"), "protect"}

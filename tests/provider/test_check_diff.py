@@ -292,7 +292,7 @@ def test_node_diff_table(change: dict[str, Any], replaces: list[str]) -> None:
 def test_node_diff_no_change(news: dict[str, Any]) -> None:
     result = NodeProvider().diff("LAB-POD-0001", dict(NODE_OUTS), news)
     assert result.changes is False
-    assert set(result.stables) == {"serialNumber", "nodeId", "customerId", "locationId"}
+    assert set(result.stables or ()) == {"serialNumber", "nodeId", "customerId", "locationId"}
 
 
 # -- the one check algorithm both providers use ----------------------------------------------
