@@ -98,3 +98,18 @@ def test_an_email_differing_only_in_case_matches_as_up_compares_it(
     with (tmp_path / "fleet.yaml.report.csv").open() as report:
         statuses = [(r["accountId"], r["status"]) for r in csv.DictReader(report)]
     assert ("OLD-1", "exists-matches") in statuses
+
+
+def test_a_sharded_crm_file_is_read_whole_and_keeps_each_customer_s_shard(
+    plume_env: EmulatorServer, tmp_path: Path
+) -> None:
+    """discover is a tool over the whole fleet: it sets no plume-fleet:shard, and the fleet
+    file it writes keeps the shard of every customer for the stacks that declare them."""
+    (tmp_path / "crm.csv").write_text(
+        "accountId,name,shard\nOLD-1,Old One,north\nNEW-9,New Nine,south\n"
+    )
+    out = tmp_path / "fleet.csv"
+    assert main([str(tmp_path / "crm.csv"), "-o", str(out), "--no-progress"]) == 0
+    with out.open() as fleet:
+        shards = {row["accountId"]: row["shard"] for row in csv.DictReader(fleet) if row["name"]}
+    assert shards == {"OLD-1": "north", "NEW-9": "south"}
