@@ -1,5 +1,6 @@
-"""The `plume-fleet` command: `plume-fleet discover CRM.csv -o fleets/pilot.csv` (see
-`plume_provider.discover`)."""
+"""The `plume-fleet` command: `plume-fleet discover CRM.csv -o fleets/pilot.csv`
+(`plume_provider.discover`), `plume-fleet rollout up --fleet-file fleets/pilot.csv -k 4`
+(`plume_provider.rollout`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ USAGE = """usage: plume-fleet <command> [options]
 commands:
   discover    look a CRM export up in Plume; write a fleet file and a reconciliation report
               (plume-fleet discover --help)
+  rollout     preview, up, refresh or destroy over many stacks (a glob, or a fleet file's
+              shards), K at a time, with a live view (plume-fleet rollout --help)
 """
 
 
@@ -26,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from plume_provider.discover import main as discover
 
         return discover(rest)
+    if command == "rollout":
+        from plume_provider.rollout import main as rollout
+
+        return rollout(rest)
     print(f"plume-fleet: unknown command {command!r}\n{USAGE}", end="", file=sys.stderr)
     return 2
 

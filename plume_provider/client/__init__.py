@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from plume_provider.client._client import PlumeClient
+from plume_provider.client._ratelimit import granted_requests
 from plume_provider.client.errors import (
     ApiError,
     AuthenticationError,
@@ -80,6 +81,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnprocessableEntityError",
+    "granted_requests",
     "validate_serial_number",
 ]
 

@@ -78,6 +78,10 @@ class BudgetStore(Protocol):
     def block(self, key: str, seconds: float) -> None:
         """Nobody sharing budget `key` gets a slot before `seconds` from now."""
 
+    def granted(self, key: str) -> int:
+        """The slots budget `key` has handed out, all processes together (a rollout's
+        requests per second are its differences)."""
+
     def close(self) -> None:
         """Release connections."""
 
@@ -127,6 +131,9 @@ class MachineStore:
                 "CREATE TABLE IF NOT EXISTS budget (key TEXT PRIMARY KEY, "
                 "tat REAL NOT NULL, blocked_until REAL NOT NULL)"
             )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS granted (key TEXT PRIMARY KEY, slots INTEGER NOT NULL)"
+            )
         except (OSError, sqlite3.Error) as err:
             raise self._unusable(err) from None
 
@@ -156,8 +163,15 @@ class MachineStore:
             f"make its directory writable (XDG_CACHE_HOME), {_SCOPE_HINT}",
         )
 
-    def _update(self, key: str, change: Callable[[float, float, float], tuple[Any, ...]]) -> Any:
-        """Run `change(tat, blocked_until, now) -> (tat, blocked_until, result)` atomically."""
+    def _update(
+        self,
+        key: str,
+        change: Callable[[float, float, float], tuple[Any, ...]],
+        *,
+        grant: bool = False,
+    ) -> Any:
+        """Run `change(tat, blocked_until, now) -> (tat, blocked_until, result)` atomically
+        (and count one granted slot with it when `grant`)."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -173,6 +187,12 @@ class MachineStore:
                         "blocked_until = excluded.blocked_until",
                         (key, new_tat, new_blocked),
                     )
+                    if grant:
+                        self._db.execute(
+                            "INSERT INTO granted (key, slots) VALUES (?, 1) "
+                            "ON CONFLICT (key) DO UPDATE SET slots = slots + 1",
+                            (key,),
+                        )
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -186,8 +206,16 @@ class MachineStore:
             new_tat, wait = gcra(tat, blocked, now, rate, burst)
             return new_tat, blocked, wait
 
-        wait: float = self._update(key, take)
+        wait: float = self._update(key, take, grant=True)
         return wait
+
+    def granted(self, key: str) -> int:
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT slots FROM granted WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as err:
+                raise self._unusable(err) from None
+        return int(row[0]) if row else 0
 
     def block(self, key: str, seconds: float) -> None:
         def hold(tat: float, blocked: float, now: float) -> tuple[float, float, None]:
@@ -212,6 +240,7 @@ if tat > now + tonumber(ARGV[3]) then tat = now end
 if blocked > now + tonumber(ARGV[3]) then blocked = now end
 local new_tat = math.max(tat, now, blocked + (burst - 1) * interval) + interval
 redis.call('HSET', KEYS[1], 'tat', string.format('%.6f', new_tat))
+redis.call('HINCRBY', KEYS[1], 'granted', 1)
 redis.call('EXPIRE', KEYS[1], math.ceil(math.max(new_tat, blocked) - now) + 3600)
 return string.format('%.6f', math.max(0, new_tat - now - burst * interval))
 """
@@ -310,6 +339,14 @@ class RedisStore:
             self._block(keys=[REDIS_KEY_PREFIX + key], args=[repr(math.ceil(seconds * 1e6) / 1e6)])
         except redis.RedisError as err:
             raise self._unusable(err) from None
+
+    def granted(self, key: str) -> int:
+        redis = _redis()
+        try:
+            value = self._redis.hget(REDIS_KEY_PREFIX + key, "granted")
+        except redis.RedisError as err:
+            raise self._unusable(err) from None
+        return int(value or 0)
 
     def close(self) -> None:
         self._redis.close()

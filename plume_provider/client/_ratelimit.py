@@ -35,6 +35,7 @@ __all__ = [
     "budget_for",
     "budget_key",
     "clear_buckets",
+    "granted_requests",
 ]
 
 
@@ -121,6 +122,23 @@ def budget_for(settings: PlumeSettings) -> RateBudget | None:
             budget = SharedBudget(store, key, rate, burst)
         _budgets[cache_key] = budget
         return budget
+
+
+def granted_requests(settings: PlumeSettings) -> int | None:
+    """The requests the shared budget of these settings has granted so far, every process of
+    every stack together; None when the budget is not shared (scope `process`, or off)."""
+    if settings.requests_per_second <= 0 or settings.rate_limit_mode == "process":
+        return None
+    from plume_provider.client._budget import MachineStore, RedisStore
+
+    if settings.rate_limit_mode == "redis":
+        store: MachineStore | RedisStore = RedisStore(settings.rate_limit_redis_url or "")
+    else:
+        store = MachineStore.default()
+    try:
+        return store.granted(budget_key(settings.api_url))
+    finally:
+        store.close()
 
 
 def bucket_for(api_url: str, rate: float, burst: int) -> TokenBucket | None:
