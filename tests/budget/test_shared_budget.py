@@ -16,13 +16,14 @@ import redis
 from plume_emulator.testing import EmulatorServer
 from plume_provider.client import PlumeClient
 from plume_provider.client._budget import (
+    MACHINE_BUDGET_FILE,
     MachineStore,
     RateBudgetUnavailableError,
     RedisStore,
     SharedBudget,
     gcra,
 )
-from plume_provider.client._ratelimit import TokenBucket, budget_for
+from plume_provider.client._ratelimit import TokenBucket, budget_for, granted_requests
 from plume_provider.client.errors import ConfigurationError
 from plume_provider.client.settings import PlumeSettings
 from plume_provider.resources.config import settings_from_config
@@ -384,3 +385,37 @@ def test_a_redis_password_never_reaches_a_log_line() -> None:
 
     PlumeSettings(rate_limit_url="redis://:s3cret-redis-pw@r:6379/0")
     assert "s3cret-redis-pw" not in redact("connecting to redis://:s3cret-redis-pw@r:6379/0")
+
+
+def test_the_machine_budget_counts_the_requests_it_grants_across_stores(tmp_path: Path) -> None:
+    """What `plume-fleet rollout` reads as requests per second: every process together."""
+    path = tmp_path / MACHINE_BUDGET_FILE
+    first, second = MachineStore(path), MachineStore(path)
+    try:
+        for store in (first, second, first):
+            store.reserve(KEY, 1000.0, 10)
+        second.reserve("https://elsewhere.test", 1000.0, 10)
+        assert first.granted(KEY) == second.granted(KEY) == 3
+        assert first.granted("https://never.test") == 0
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_redis_budget_counts_the_requests_it_grants(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    try:
+        before = store.granted(KEY)
+        for _ in range(4):
+            store.reserve(KEY, 1000.0, 10)
+        assert store.granted(KEY) - before == 4
+    finally:
+        store.close()
+
+
+def test_granted_requests_is_none_for_a_budget_of_one_process() -> None:
+    """Nothing shared, nothing to read: the rollout shows no request rate."""
+    process = PlumeSettings(rate_limit_scope="process", requests_per_second=6)
+    off = PlumeSettings(requests_per_second=0)
+    assert granted_requests(process) is None
+    assert granted_requests(off) is None
