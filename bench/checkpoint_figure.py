@@ -53,7 +53,10 @@ def draw(path: Path, panels: dict[str, list[Line]], title: str, note: str) -> Pa
             if not points:
                 continue
             xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, color=COLOURS[line.mode], label=line.label, **STYLES[line.kind])
+            style = dict(STYLES[line.kind])
+            if line.kind == "pilot" and line.mode == "skipped":
+                style.update(marker="X", markersize=9)  # on top of the checkpointed star
+            ax.plot(xs, ys, color=COLOURS[line.mode], label=line.label, **style)
         ax.set_xscale("log")
         ax.set_yscale("log")
         sizes = sorted({x for line in lines for x, _ in line.points})
@@ -63,7 +66,7 @@ def draw(path: Path, panels: dict[str, list[Line]], title: str, note: str) -> Pa
         ax.set_xlabel("customers (x 2 nodes: 3 resources each)")
         ax.set_ylabel("seconds")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     fig.text(0.01, 0.01, note, fontsize=7, wrap=True)
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))

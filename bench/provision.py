@@ -712,8 +712,8 @@ def pilot_mode_rows(pilots: list[Pilot], cells: list[Cell]) -> list[str]:
     lines = [
         f"| pilot at 6 req/s | mode | operation | wall s | API calls | calls / 6 + start-up s "
         f"| wall / (calls / 6 + start-up) | ≤ {PILOT_WALL_TARGET}? | 403s | CLI CPU s "
-        "| CLI CPU ms / resource |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| CLI CPU ms / resource | load |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for pilot in sorted(pilots, key=lambda p: (p.customers, p.skip_checkpoints)):
         start = pilot_startup(pilot, cells)
@@ -727,7 +727,8 @@ def pilot_mode_rows(pilots: list[Pilot], cells: list[Cell]) -> list[str]:
                 f"| {pilot.customers} x 2 ({pilot.resources}) | {pilot.mode} | {op} "
                 f"| {phase.seconds:.1f} | {phase.api_calls} "
                 f"| {pilot.floor_seconds(op):.1f} + {start:.1f} = {allowed:.1f} | {ratio:.3f} "
-                f"| {met} | {phase.status_403} | {cpu:.1f} | {1000 * cpu / pilot.resources:.2f} |"
+                f"| {met} | {phase.status_403} | {cpu:.1f} | {1000 * cpu / pilot.resources:.2f} "
+                f"| {phase.load:.1f} |"
             )
     return lines
 
@@ -739,8 +740,9 @@ def checkpoint_rows(runs: list[CheckpointRun]) -> list[str]:
         return []
     lines = [
         "| customers (resources) | mode | operation | wall s | API calls | calls / 6 s "
-        "| CLI CPU s | CLI CPU ms / resource | state after `up`: bytes / resources = B/res. |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| CLI CPU s | CLI CPU ms / resource | state after `up`: bytes / resources = B/res. "
+        "| load |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in sorted(runs, key=lambda r: (r.customers, r.skip_checkpoints)):
         for op in PILOT_PHASES:
@@ -755,7 +757,7 @@ def checkpoint_rows(runs: list[CheckpointRun]) -> list[str]:
             lines.append(
                 f"| {run.customers} ({run.resources}) | {run.mode} | {op} | {phase.seconds:.1f} "
                 f"| {phase.api_calls} | {phase.api_calls / RATE:.1f} | {cpu:.1f} "
-                f"| {1000 * cpu / run.resources:.2f} | {state} |"
+                f"| {1000 * cpu / run.resources:.2f} | {state} | {phase.load:.1f} |"
             )
     return lines
 
@@ -894,7 +896,7 @@ def draw_checkpoints(
     sizes = ", ".join(str(s) for s in sorted({r.customers for r in runs}))
     title = (
         f"Checkpointed vs PULUMI_SKIP_CHECKPOINTS: {sizes} customers x 2, no rate limit "
-        "(stars: the pilot at 6 req/s)"
+        "(marks without a line: the pilot at 6 req/s)"
     )
     return draw(path, panels, title, f"{command} ({machine()})")
 
