@@ -53,9 +53,9 @@ unit: $(STAMP) ## pytest only (builds the pinned Pulumi CLI first when Go is the
 
 test: lint typecheck unit ## The whole check: lint, types and every test
 
-BENCH_ARGS ?= --with-2000 --rate-limited --skip-checkpoints --parallel-sweep 2,4,16,32
+BENCH_ARGS ?= --with-2000 --rate-limited --skip-checkpoints --parallel-sweep 2,4,16,32 --pilot-modes checkpointed,skipped --checkpoint-sizes 500 2000
 
-bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target (about an hour; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run; add --write-docs to update docs/performance.md)
+bench: $(STAMP) ## Benchmark on the real CLI vs direct httpx, every figure beside its target, checkpointed vs skipped (over an hour: the checkpointed 2,000 is CPU-bound; BENCH_ARGS="--sizes 100 --latencies 50" for a quick run; add --write-docs to update docs/performance.md)
 	$(VENV)/bin/pip install -q -e '.[bench,emulator,redis,discover]'
 	$(PY) bench/provision.py $(BENCH_ARGS)
 

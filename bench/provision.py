@@ -6,6 +6,8 @@ same API calls at the same in-flight concurrency, on the emulator as a subproces
     .venv/bin/python bench/provision.py --sizes 100 --latencies 50
     .venv/bin/python bench/provision.py --write-docs         # rewrites docs/performance.md
     .venv/bin/python bench/provision.py --rate-limited       # adds the 500 x 2 pilot at 6 req/s
+    .venv/bin/python bench/provision.py --sizes '' --rate-limited \
+        --pilot-modes checkpointed,skipped --checkpoint-sizes 500 2000  # checkpoints' cost
 
 For each API latency (emulator ``--latency-ms``) and fleet size, one stack goes through
 ``up``, an unchanged ``up``, ``preview``, ``refresh``, an ``up`` that renames every customer,
@@ -13,6 +15,14 @@ and ``destroy``, each a real CLI process timed from start to exit. The emulator 
 call and measures how many were in flight at once; the baseline (``bench/baseline.py``) then
 makes the same creates and deletes with that many threads. Every figure is printed next to its
 target. It prints numbers; it asserts nothing (``tests/cli/test_call_counts.py`` does).
+
+Checkpoints: ``--pilot-modes checkpointed,skipped`` runs the rate-limited pilot once per mode
+(the CLI's default, the whole state rewritten after every step, and ``PULUMI_SKIP_CHECKPOINTS``:
+written once, at the end), and ``--checkpoint-sizes N ...`` runs ``up`` and ``destroy`` of a
+fresh stack of each size in both modes with no rate limit and no latency (a checkpointed
+run is CPU-bound: its CPU is the same at 6 req/s, and the limit would only lengthen the run),
+to report the CLI's CPU per resource, its growth exponent between sizes, the state's bytes per
+resource, and a picture (`bench/checkpoint_figure.py`).
 """
 
 from __future__ import annotations
@@ -20,9 +30,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import platform
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -38,18 +50,24 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench.baseline import Endpoints, baseline_destroy, baseline_up  # noqa: E402
+from bench.checkpoint_figure import Line, draw  # noqa: E402
 from bench.processes import ROLES, ProcessSampler  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
 from plume_provider.fleet import write_fleet_file  # noqa: E402
 from plume_testkit.cli import CliStack, find_cli  # noqa: E402
 
 DOCS = REPO_ROOT / "docs" / "performance.md"
+FIGURE = REPO_ROOT / "docs" / "performance-checkpoints.png"
 PARTNER, CLIENT_ID, CLIENT_SECRET = "lab-partner", "lab-client", "lab-secret"
 NODES_PER_CUSTOMER = 2
 PHASES = ("up", "unchanged up", "preview", "refresh", "update", "destroy")
 UP_TARGET, DESTROY_TARGET = 1.15, 1.10
 LINEAR_TARGET = 4.4
 PILOT_WALL_TARGET, PILOT_RATE_TARGET = 1.03, 0.97
+FULL_PILOT, FULL_CHECKPOINT_SIZES = 500, (500, 2000)
+"""The sizes issue 24 asks the checkpoint figures at; anything else is labelled a reduced run."""
+MODES = {"checkpointed": False, "skipped": True}
+"""``--pilot-modes`` / checkpoint modes: name -> ``PULUMI_SKIP_CHECKPOINTS``."""
 RATE = 6.0
 JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
 DYNAMIC_PROVIDER_TYPE = "pulumi:providers:pulumi-python"
@@ -319,12 +337,28 @@ def run_cell(
 PILOT_PHASES = ("up", "destroy")
 
 
+def mode_name(skip_checkpoints: bool) -> str:
+    return "skipped" if skip_checkpoints else "checkpointed"
+
+
 @dataclass
 class Pilot:
-    """The rate-limited pilot: its ``up`` and its ``destroy``."""
+    """The rate-limited pilot: its ``up`` and its ``destroy``, checkpointed or not."""
 
     customers: int
     phases: dict[str, Phase]
+    skip_checkpoints: bool = True
+    startup: float | None = None
+    """The CLI's start-up measured beside the pilot (a one-customer `preview`) when no cell ran;
+    None: `startup` of the cells."""
+
+    @property
+    def mode(self) -> str:
+        return mode_name(self.skip_checkpoints)
+
+    @property
+    def resources(self) -> int:
+        return self.customers * (1 + NODES_PER_CUSTOMER)
 
     def floor_seconds(self, op: str) -> float:
         return self.phases[op].api_calls / RATE
@@ -334,19 +368,92 @@ class Pilot:
         return phase.api_calls / phase.seconds if phase.seconds else 0.0
 
 
-def run_pilot(cli: Path, workdir: Path, options: CliOptions, customers: int = 500) -> Pilot:
+def run_pilot(
+    cli: Path,
+    workdir: Path,
+    options: CliOptions,
+    customers: int = 500,
+    *,
+    probe_startup: bool = False,
+) -> Pilot:
     """``up`` then ``destroy`` of the pilot at the client's 6 requests/s against the firewall's
-    2,000 per 300 s, back to back: at 6 req/s the rolling window never holds more than 1,800."""
+    2,000 per 300 s, back to back: at 6 req/s the rolling window never holds more than 1,800.
+    Each pilot has an emulator (and a firewall window) of its own. ``probe_startup`` (no cell
+    ran to give the CLI's start-up): first a `preview` of a one-customer stack, 0 API calls."""
     inventory = inventory_file(workdir / "pilot-inventory.json", customers)
     emulator = EmulatorProcess(inventory=inventory, waf_limit=2000, waf_window=300, reset=True)
     emulator.start()
+    mode = mode_name(options.skip_checkpoints)
     try:
+        startup_seconds = None
+        if probe_startup:
+            probe = fleet_stack(cli, workdir, "startup-", emulator, RATE, fleet(1), options)
+            startup_seconds = timed(probe, "preview", emulator, options, "start-up").seconds
         declared = fleet(customers)
-        stack = fleet_stack(cli, workdir, "pilot-", emulator, RATE, declared, options)
-        phases = up_and_destroy(stack, emulator, options, "pilot")
+        stack = fleet_stack(cli, workdir, f"pilot-{mode}-", emulator, RATE, declared, options)
+        phases = up_and_destroy(stack, emulator, options, f"pilot {mode}")
     finally:
         emulator.stop()
-    return Pilot(customers, phases)
+    return Pilot(customers, phases, options.skip_checkpoints, startup_seconds)
+
+
+@dataclass
+class CheckpointRun:
+    """``up`` and ``destroy`` of a fresh stack of ``customers``, checkpointed or not, with no
+    rate limit and no latency: the CLI's own CPU is what shows."""
+
+    customers: int
+    skip_checkpoints: bool
+    phases: dict[str, Phase]
+    state: StateCheck
+
+    @property
+    def mode(self) -> str:
+        return mode_name(self.skip_checkpoints)
+
+    @property
+    def resources(self) -> int:
+        return self.customers * (1 + NODES_PER_CUSTOMER)
+
+    def cli_cpu(self, op: str) -> float:
+        return self.phases[op].cpu_seconds.get("cli", 0.0)
+
+
+def run_checkpoint_sizes(
+    cli: Path, workdir: Path, sizes: list[int], parallel: int = 0
+) -> list[CheckpointRun]:
+    """At each size, skipped then checkpointed: one emulator (no firewall, no latency), reset
+    before each stack; the state exported after `up` (`check_state`)."""
+    if not sizes:
+        return []
+    inventory = inventory_file(workdir / "checkpoint-inventory.json", max(sizes))
+    emulator = EmulatorProcess(inventory=inventory, waf_limit=0, latency_ms=0, reset=True)
+    emulator.start()
+    runs: list[CheckpointRun] = []
+    try:
+        for size in sizes:
+            for mode in ("skipped", "checkpointed"):
+                print(
+                    f"checkpoints: {size} customers x {NODES_PER_CUSTOMER}, {mode}, "
+                    "no rate limit, no latency",
+                    flush=True,
+                )
+                options = CliOptions(skip_checkpoints=MODES[mode], parallel=parallel)
+                emulator.reset()
+                stack = fleet_stack(
+                    cli, workdir, f"ckpt-{size}-{mode}-", emulator, 0, fleet(size), options
+                )
+                up = timed(stack, "up", emulator, options, f"{mode} up")
+                state = check_state(stack)
+                print(
+                    f"    state export {state.bytes} bytes, {state.resources} resources, "
+                    f"leaks: {state.leaks or 'none'}"
+                )
+                down = timed(stack, "destroy", emulator, options, f"{mode} destroy")
+                runs.append(CheckpointRun(size, MODES[mode], {"up": up, "destroy": down}, state))
+    finally:
+        emulator.stop()
+    return runs
 
 
 @dataclass
@@ -411,7 +518,7 @@ def rows(cells: list[Cell]) -> list[str]:
     return lines
 
 
-def targets(cells: list[Cell], pilot: Pilot | None) -> list[tuple[str, str, str]]:
+def targets(cells: list[Cell], pilots: list[Pilot]) -> list[tuple[str, str, str]]:
     """(target, measured, met) for every figure the issue sets."""
     result: list[tuple[str, str, str]] = []
 
@@ -462,11 +569,11 @@ def targets(cells: list[Cell], pilot: Pilot | None) -> list[tuple[str, str, str]
             ("yes" if all(not s.leaks for s in states) else "**no**") if states else "—",
         )
     )
-    if pilot is not None:
+    for pilot in pilots:
         for op in PILOT_PHASES:
             phase = pilot.phases[op]
             floor = pilot.floor_seconds(op)
-            start = startup(cells)
+            start = pilot_startup(pilot, cells)
             share = pilot.achieved(op) / RATE
             ok = (
                 phase.status_403 == 0
@@ -475,7 +582,8 @@ def targets(cells: list[Cell], pilot: Pilot | None) -> list[tuple[str, str, str]
             )
             result.append(
                 (
-                    f"pilot `{op}` {pilot.customers} x 2 at 6 req/s, firewall 2,000/300 s: "
+                    f"pilot `{op}` {pilot.customers} x 2 {pilot.mode} at 6 req/s, "
+                    "firewall 2,000/300 s: "
                     f"wall ≤ {PILOT_WALL_TARGET} x calls / 6 + CLI start-up, "
                     f"≥ {PILOT_RATE_TARGET:.0%} of the limit, 0 firewall 403s",
                     f"{phase.seconds:.0f} s for {phase.api_calls} calls (calls / 6 = "
@@ -503,6 +611,11 @@ def startup(cells: list[Cell]) -> float:
     return min(idle, default=0.0)
 
 
+def pilot_startup(pilot: Pilot, cells: list[Cell]) -> float:
+    """The start-up allowed to ``pilot``: the one measured beside it, else the cells'."""
+    return pilot.startup if pilot.startup is not None else startup(cells)
+
+
 def scaling(cells: list[Cell]) -> list[tuple[float, str, float]]:
     """(latency, operation, 2,000's time / 500's) for every latency both sizes ran at."""
     by_key = {(c.latency_ms, c.customers): c for c in cells}
@@ -523,14 +636,14 @@ def scaling_rows(cells: list[Cell]) -> list[str]:
     return ["", *lines]
 
 
-def memory_rows(cells: list[Cell], pilot: Pilot | None) -> list[str]:
+def memory_rows(cells: list[Cell], pilots: list[Pilot]) -> list[str]:
     """Peak resident memory per process role over each cell's commands."""
     header = " | ".join(f"{role} MiB" for role in ROLES)
     lines = [f"| latency | customers (resources) | {header} | load |", "|---|---|" + "---|" * 5]
     groups = [(f"{c.latency_ms:g} ms", f"{c.customers} ({c.resources})", c.cli) for c in cells]
-    if pilot is not None:
-        resources = pilot.customers * (1 + NODES_PER_CUSTOMER)
-        groups.append(("pilot, 6 req/s", f"{pilot.customers} ({resources})", pilot.phases))
+    for pilot in pilots:
+        where = f"pilot {pilot.mode}, 6 req/s"
+        groups.append((where, f"{pilot.customers} ({pilot.resources})", pilot.phases))
     for latency, size, phases in groups:
         peaks = [max(p.memory_mb.get(role, 0.0) for p in phases.values()) for role in ROLES]
         load = max(p.load for p in phases.values())
@@ -580,21 +693,233 @@ def sweep_rows(cells: list[Cell], sweep: list[SweepRun]) -> list[str]:
     return ["", *lines]
 
 
-def report(cells: list[Cell], pilot: Pilot | None, sweep: list[SweepRun] | None = None) -> str:
+def report(cells: list[Cell], pilots: list[Pilot], sweep: list[SweepRun] | None = None) -> str:
     lines = ["| target | measured | met? |", "|---|---|---|"]
-    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in targets(cells, pilot)]
-    lines += ["", *rows(cells), *scaling_rows(cells), *memory_rows(cells, pilot)]
+    lines += [f"| {t} | {m} | {ok} |" for t, m, ok in targets(cells, pilots)]
+    lines += ["", *rows(cells), *scaling_rows(cells), *memory_rows(cells, pilots)]
     lines += cpu_rows(cells) + sweep_rows(cells, sweep or [])
     return "\n".join(lines) + "\n"
 
 
-def write_docs(cells: list[Cell], pilot: Pilot | None, sweep: list[SweepRun], command: str) -> None:
-    template = (REPO_ROOT / "bench" / "performance.md.in").read_text()
-    machine = (
-        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+# -- checkpointed against skipped ------------------------------------------------------------
+
+
+def pilot_mode_rows(pilots: list[Pilot], cells: list[Cell]) -> list[str]:
+    """Each pilot's `up` and `destroy`, checkpointed and skipped side by side, against
+    wall ≤ 1.03 x (calls / 6 + start-up)."""
+    if not pilots:
+        return []
+    lines = [
+        f"| pilot at 6 req/s | mode | operation | wall s | API calls | calls / 6 + start-up s "
+        f"| wall / (calls / 6 + start-up) | ≤ {PILOT_WALL_TARGET}? | 403s | CLI CPU s "
+        "| CLI CPU ms / resource | load |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for pilot in sorted(pilots, key=lambda p: (p.customers, p.skip_checkpoints)):
+        start = pilot_startup(pilot, cells)
+        for op in PILOT_PHASES:
+            phase = pilot.phases[op]
+            allowed = pilot.floor_seconds(op) + start
+            ratio = phase.seconds / allowed if allowed else float("nan")
+            cpu = phase.cpu_seconds.get("cli", 0.0)
+            met = "yes" if ratio <= PILOT_WALL_TARGET and phase.status_403 == 0 else "**no**"
+            lines.append(
+                f"| {pilot.customers} x 2 ({pilot.resources}) | {pilot.mode} | {op} "
+                f"| {phase.seconds:.1f} | {phase.api_calls} "
+                f"| {pilot.floor_seconds(op):.1f} + {start:.1f} = {allowed:.1f} | {ratio:.3f} "
+                f"| {met} | {phase.status_403} | {cpu:.1f} | {1000 * cpu / pilot.resources:.2f} "
+                f"| {phase.load:.1f} |"
+            )
+    return lines
+
+
+def checkpoint_rows(runs: list[CheckpointRun]) -> list[str]:
+    """Every checkpoint run: wall, calls, calls / 6, the CLI's CPU (per resource) and, after
+    `up`, the state's bytes per resource."""
+    if not runs:
+        return []
+    lines = [
+        "| customers (resources) | mode | operation | wall s | API calls | calls / 6 s "
+        "| CLI CPU s | CLI CPU ms / resource | state after `up`: bytes / resources = B/res. "
+        "| load |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in sorted(runs, key=lambda r: (r.customers, r.skip_checkpoints)):
+        for op in PILOT_PHASES:
+            phase = run.phases[op]
+            cpu = run.cli_cpu(op)
+            state = (
+                f"{run.state.bytes:,} / {run.state.resources:,} = "
+                f"{run.state.bytes / run.state.resources:,.0f}"
+                if op == "up" and run.state.resources
+                else ""
+            )
+            lines.append(
+                f"| {run.customers} ({run.resources}) | {run.mode} | {op} | {phase.seconds:.1f} "
+                f"| {phase.api_calls} | {phase.api_calls / RATE:.1f} | {cpu:.1f} "
+                f"| {1000 * cpu / run.resources:.2f} | {state} | {phase.load:.1f} |"
+            )
+    return lines
+
+
+def growth(runs: list[CheckpointRun]) -> list[tuple[str, str, int, float, int, float, float]]:
+    """(mode, operation, small size, its CLI CPU s, large size, its CLI CPU s, k) between the
+    smallest and the largest size each mode ran at: CPU(large) / CPU(small) = (large /
+    small)^k; k is nan when a CPU is 0 (a command too short to be sampled)."""
+    result = []
+    for mode in MODES:
+        ours = sorted((r for r in runs if r.mode == mode), key=lambda r: r.customers)
+        if len(ours) < 2 or ours[0].customers == ours[-1].customers:
+            continue
+        small, large = ours[0], ours[-1]
+        for op in PILOT_PHASES:
+            a, b = small.cli_cpu(op), large.cli_cpu(op)
+            k = (
+                math.log(b / a) / math.log(large.customers / small.customers)
+                if a > 0 and b > 0
+                else float("nan")
+            )
+            result.append((mode, op, small.customers, a, large.customers, b, k))
+    return result
+
+
+def growth_rows(runs: list[CheckpointRun]) -> list[str]:
+    found = growth(runs)
+    if not found:
+        return []
+    lines = [
+        "| mode | operation | CLI CPU s: smaller size | larger size | growth exponent k |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {mode} | {op} | {a:.1f} at {n1} | {b:.1f} at {n2} | {k:.2f} |"
+        for mode, op, n1, a, n2, b, k in found
+    ]
+    return lines
+
+
+def full_size_missing(pilots: list[Pilot], runs: list[CheckpointRun]) -> list[str]:
+    """What the issue's full-size figures need and these results lack."""
+    missing = [
+        f"the {FULL_PILOT} x 2 pilot {mode}"
+        for mode, skip in MODES.items()
+        if not any(p.customers == FULL_PILOT and p.skip_checkpoints is skip for p in pilots)
+    ]
+    missing += [
+        f"{size} customers {mode}"
+        for size in FULL_CHECKPOINT_SIZES
+        for mode, skip in MODES.items()
+        if not any(r.customers == size and r.skip_checkpoints is skip for r in runs)
+    ]
+    return missing
+
+
+FULL_SIZE_COMMAND = (
+    'make bench BENCH_ARGS=\'--sizes "" --rate-limited --pilot-modes checkpointed,skipped '
+    "--checkpoint-sizes 500 2000 --json bench/recorded-checkpoints.json'"
+)
+
+
+def checkpoint_report(
+    cells: list[Cell], pilots: list[Pilot], runs: list[CheckpointRun], figure: Path | None = None
+) -> str:
+    """The pilot in both modes, the CLI's CPU and the state per resource at each size, the
+    growth exponent, and where the picture is; what the full-size figures still lack."""
+    parts: list[str] = []
+    missing = full_size_missing(pilots, runs)
+    if missing and (pilots or runs):
+        parts += [
+            f"**Full-size figures not measured yet** (missing here: {'; '.join(missing)}): "
+            f"run `make bench` on a quiet machine (or `{FULL_SIZE_COMMAND}` for this part "
+            "alone) for them.",
+            "",
+        ]
+    table = pilot_mode_rows(pilots, cells)
+    if table:
+        parts += [
+            "The rate-limited pilot (plume:requestsPerSecond 6, firewall 2,000 / 300 s), "
+            "start-up: the CLI's, measured as the fastest command that calls nothing:",
+            "",
+            *table,
+            "",
+        ]
+    table = checkpoint_rows(runs)
+    if table:
+        parts += [
+            "A fresh stack per size and mode, **no rate limit and no latency** (the CLI's own "
+            "CPU shows; calls / 6 is the time those calls take at 6 req/s):",
+            "",
+            *table,
+            "",
+        ]
+    table = growth_rows(runs)
+    if table:
+        parts += ["CLI CPU(larger) / CLI CPU(smaller) = (larger / smaller)^k:", "", *table, ""]
+    if figure is not None and runs:
+        parts += [
+            f"![wall time and CLI CPU against customers, checkpointed and skipped]({figure.name})",
+            "",
+        ]
+    if not parts:
+        return "Not run (`--rate-limited --pilot-modes checkpointed,skipped --checkpoint-sizes`)."
+    return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def draw_checkpoints(
+    path: Path, pilots: list[Pilot], runs: list[CheckpointRun], command: str
+) -> Path | None:
+    """The picture of ``runs`` (and the pilots, as points), or None when there are none."""
+    if not runs:
+        return None
+    panels: dict[str, list[Line]] = {}
+    for op in PILOT_PHASES:
+        lines: list[Line] = []
+        for mode in MODES:
+            ours = [r for r in runs if r.mode == mode]
+            lines.append(
+                Line(
+                    f"{mode}: wall",
+                    "wall",
+                    mode,
+                    [(r.customers, r.phases[op].seconds) for r in ours],
+                )
+            )
+            lines.append(
+                Line(f"{mode}: CLI CPU", "cpu", mode, [(r.customers, r.cli_cpu(op)) for r in ours])
+            )
+        floor = {r.customers: r.phases[op].api_calls / RATE for r in runs}
+        lines.append(Line("calls / 6 (6 req/s floor)", "floor", "floor", list(floor.items())))
+        for mode in MODES:
+            points = [(p.customers, p.phases[op].seconds) for p in pilots if p.mode == mode]
+            lines.append(Line(f"pilot {mode} at 6 req/s: wall", "pilot", mode, points))
+        panels[f"`{op}`"] = lines
+    sizes = ", ".join(str(s) for s in sorted({r.customers for r in runs}))
+    title = (
+        f"Checkpointed vs PULUMI_SKIP_CHECKPOINTS: {sizes} customers x 2, no rate limit "
+        "(marks without a line: the pilot at 6 req/s)"
     )
-    text = template.replace("{{COMMAND}}", command).replace("{{MACHINE}}", machine)
-    DOCS.write_text(text.replace("{{RESULTS}}", report(cells, pilot, sweep).rstrip("\n")))
+    return draw(path, panels, title, f"{command} ({machine()})")
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+
+
+def write_docs(
+    cells: list[Cell],
+    pilots: list[Pilot],
+    sweep: list[SweepRun],
+    runs: list[CheckpointRun],
+    commands: tuple[str, str],
+) -> None:
+    """docs/performance.md from the template: ``commands`` are the command of the results and
+    the command of the checkpoint figures; the picture is drawn to `FIGURE` beside it."""
+    template = (REPO_ROOT / "bench" / "performance.md.in").read_text()
+    figure = draw_checkpoints(FIGURE, pilots, runs, commands[1])
+    text = template.replace("{{COMMAND}}", commands[0]).replace("{{MACHINE}}", machine())
+    text = text.replace("{{CHECKPOINT_COMMAND}}", commands[1] or "not run")
+    text = text.replace("{{CHECKPOINTS}}", checkpoint_report(cells, pilots, runs, figure).rstrip())
+    DOCS.write_text(text.replace("{{RESULTS}}", report(cells, pilots, sweep).rstrip("\n")))
 
 
 def load_cells(raw: list[dict[str, Any]]) -> list[Cell]:
@@ -617,28 +942,75 @@ def _phases(items: dict[str, Any]) -> dict[str, Phase]:
     return {op: Phase(**values) for op, values in items.items()}
 
 
+def load_pilots(saved: dict[str, Any]) -> list[Pilot]:
+    """The pilots of a `--json` document; one written before `--pilot-modes` has one
+    ``pilot``, skipped if its command says ``--skip-checkpoints``."""
+    raw = saved.get("pilots")
+    if raw is None:
+        old = saved.get("pilot")
+        skip = "--skip-checkpoints" in str(saved.get("command", ""))
+        raw = [{**old, "skip_checkpoints": skip}] if old else []
+    return [_pilot(item) for item in raw]
+
+
+def _pilot(item: dict[str, Any]) -> Pilot:
+    return Pilot(
+        item["customers"],
+        _phases(item["phases"]),
+        item.get("skip_checkpoints", True),
+        item.get("startup"),
+    )
+
+
+def load_checkpoint_runs(saved: dict[str, Any]) -> list[CheckpointRun]:
+    return [
+        CheckpointRun(
+            r["customers"], r["skip_checkpoints"], _phases(r["phases"]), StateCheck(**r["state"])
+        )
+        for r in saved.get("checkpoints", [])
+    ]
+
+
 def rerender(paths: list[Path], *, write: bool) -> int:
-    """Print (and write) the results saved by `--json` (several runs merged: their cells and
-    sweeps in order, the first pilot), running nothing."""
+    """Print (and write) the results saved by `--json` (several runs merged: their cells,
+    sweeps and checkpoint runs in order, the first pilot of each size and mode), running
+    nothing."""
     cells: list[Cell] = []
     sweep: list[SweepRun] = []
-    pilot: Pilot | None = None
+    pilots: list[Pilot] = []
+    runs: list[CheckpointRun] = []
     commands: list[str] = []
+    checkpoint_commands: list[str] = []
     for path in paths:
         saved = json.loads(path.read_text())
-        commands.append(saved.get("command", "?"))
+        command = saved.get("command", "?")
         cells += load_cells(saved["cells"])
         sweep += [
             SweepRun(r["parallel"], r["latency_ms"], r["customers"], _phases(r["phases"]))
             for r in saved.get("sweep", [])
         ]
-        raw_pilot = saved.get("pilot")
-        if raw_pilot and pilot is None:
-            pilot = Pilot(raw_pilot["customers"], _phases(raw_pilot["phases"]))
-    print(report(cells, pilot, sweep))
+        seen = {(p.customers, p.skip_checkpoints) for p in pilots}
+        found = [p for p in load_pilots(saved) if (p.customers, p.skip_checkpoints) not in seen]
+        pilots += found
+        more = load_checkpoint_runs(saved)
+        runs += more
+        if saved["cells"] or saved.get("sweep") or found:
+            commands.append(command)
+        if more or found:
+            checkpoint_commands.append(command)
+    print(report(cells, pilots, sweep))
+    print(checkpoint_report(cells, pilots, runs))
     if write:
-        write_docs(cells, pilot, sweep, " and ".join(commands))
+        write_docs(
+            cells, pilots, sweep, runs, (" and ".join(commands), " and ".join(checkpoint_commands))
+        )
+        print(f"wrote {DOCS.relative_to(REPO_ROOT)}")
     return 0
+
+
+def sizes_of(values: list[str]) -> list[int]:
+    """``--checkpoint-sizes 500 2000`` or ``500,2000``."""
+    return [int(v) for value in values for v in value.split(",") if v]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -658,6 +1030,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--pilot-customers", type=int, default=500, help="customers of the pilot (x 2 nodes)"
+    )
+    parser.add_argument(
+        "--pilot-modes",
+        default="",
+        help="with --rate-limited: run the pilot in each of these modes, "
+        "checkpointed,skipped (default: the mode --skip-checkpoints sets)",
+    )
+    parser.add_argument(
+        "--checkpoint-sizes",
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="also run up and destroy of N customers x 2 checkpointed and skipped, no rate "
+        "limit, for the CLI's CPU and the state per resource and a picture (e.g. 500 2000)",
+    )
+    parser.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        help="where the checkpoint picture goes (default: docs/performance-checkpoints.png "
+        "with --write-docs, else the run's temporary directory)",
     )
     parser.add_argument(
         "--skip-checkpoints",
@@ -721,27 +1114,45 @@ def main(argv: list[str] | None = None) -> int:
                     sweep.append(run_sweep(emulator, latency, cli, workdir, size, swept))
         finally:
             emulator.stop()
-    pilot = None
+    pilots: list[Pilot] = []
     if args.rate_limited:
-        print(
-            f"rate-limited pilot: {args.pilot_customers} customers x 2 at 6 req/s, "
-            "WAF 2,000 / 300 s",
-            flush=True,
-        )
-        pilot = run_pilot(cli, workdir, options, args.pilot_customers)
+        modes = [m for m in args.pilot_modes.split(",") if m] or [
+            mode_name(options.skip_checkpoints)
+        ]
+        for mode in modes:
+            print(
+                f"rate-limited pilot, {mode}: {args.pilot_customers} customers x 2 at 6 req/s, "
+                "WAF 2,000 / 300 s",
+                flush=True,
+            )
+            moded = CliOptions(skip_checkpoints=MODES[mode], parallel=options.parallel)
+            pilot = run_pilot(cli, workdir, moded, args.pilot_customers, probe_startup=not cells)
+            pilots.append(pilot)
+    checkpoint_sizes = sizes_of(args.checkpoint_sizes)
+    runs = run_checkpoint_sizes(cli, workdir, checkpoint_sizes, options.parallel)
+    command = shlex.join(["bench/provision.py", *args_in])
+    figure_path = args.figure or (FIGURE if args.write_docs else workdir / FIGURE.name)
+    figure = draw_checkpoints(figure_path, pilots, runs, command)
     print()
-    print(report(cells, pilot, sweep))
-    command = " ".join(["bench/provision.py", *args_in])
+    print(report(cells, pilots, sweep))
+    print("Checkpointed against skipped (PULUMI_SKIP_CHECKPOINTS=true):")
+    print()
+    print(checkpoint_report(cells, pilots, runs, figure))
+    if figure is not None:
+        print(f"drew {figure}")
     if args.json is not None:
         document = {
             "command": command,
             "cells": [asdict(c) for c in cells],
-            "pilot": asdict(pilot) if pilot else None,
+            "pilots": [asdict(p) for p in pilots],
             "sweep": [asdict(s) for s in sweep],
+            "checkpoints": [asdict(r) for r in runs],
         }
         args.json.write_text(json.dumps(document, indent=1))
     if args.write_docs:
-        write_docs(cells, pilot, sweep, command)
+        cells_command = command if cells or sweep or pilots else ""
+        checkpoint_command = command if pilots or runs else ""
+        write_docs(cells, pilots, sweep, runs, (cells_command, checkpoint_command))
         print(f"wrote {DOCS.relative_to(REPO_ROOT)}")
     return 0
 

@@ -91,3 +91,20 @@ def test_every_file_a_document_names_exists(document: Path) -> None:
         elif name is not None and target.is_file() and name not in target.read_text():
             missing.append(f"{path}::{name}")
     assert missing == [], f"{document.relative_to(REPO)} names what does not exist: {missing}"
+
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO)))
+def test_every_picture_a_document_shows_exists(document: Path) -> None:
+    """A picture link (e.g. the checkpoint figure `bench/provision.py` draws into docs/) that
+    points nowhere shows a broken image."""
+    missing = [
+        link
+        for link in _IMAGE.findall(document.read_text())
+        if "://" not in link and not (document.parent / link).exists()
+    ]
+    assert missing == [], (
+        f"{document.relative_to(REPO)} shows pictures that do not exist: {missing}"
+    )
