@@ -119,11 +119,19 @@ def _confirm(plan: ReshardPlan) -> bool:
 
 
 def _move(pulumi: Pulumi, move: StackMove) -> CliFailure | None:
-    """One pair's move: the source's provider IDs aligned, then `pulumi state move`."""
+    """One pair's move: the source's provider IDs aligned (`stack import` of its own export),
+    then `pulumi state move`."""
     source = export_stack(move.source, pulumi.project)
     dest = export_stack(move.dest, pulumi.project)
     aligned = aligned_source(source, dest, move.urns)
     if aligned is not None:
+        # read again just before writing back: an update that ran meanwhile is never overwritten
+        if export_stack(move.source, pulumi.project) != source:
+            return CliFailure(
+                f"pulumi stack export --stack {move.source}",
+                f"stack {move.source} changed while reshard was reading it (an update ran?); "
+                "nothing of this pair was moved",
+            )
         failed = pulumi.import_state(move.source, aligned)
         if failed is not None:
             return failed

@@ -110,10 +110,13 @@ def test_five_customers_move_with_their_nodes_and_plume_sees_no_request(
     assert emulator.stats()["requests"] == []  # no register, claim, DELETE: not even a token
 
     in_north, in_south = north.resources(), south.resources()
+    provider = in_south[south.customer_urn("S-1")]["provider"]
     for a in MOVED:
         assert north.customer_urn(a) not in in_north
         assert south.customer_urn(a) in in_south
         assert in_south[south.customer_urn(a)]["id"] == before[a]
+        # the destination's own provider, as its customers of before have
+        assert in_south[south.customer_urn(a)]["provider"] == provider
     for serial in serials(MOVED):
         assert north.node_urn(serial) not in in_north
         assert south.node_urn(serial) in in_south
