@@ -1,6 +1,6 @@
 """The `plume-fleet` command: `plume-fleet discover CRM.csv -o fleets/pilot.csv`
 (`plume_provider.discover`), `plume-fleet rollout up --fleet-file fleets/pilot.csv -k 4`
-(`plume_provider.rollout`)."""
+(`plume_provider.rollout`), `plume-fleet reshard` (`plume_provider.reshard`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ commands:
               (plume-fleet discover --help)
   rollout     preview, up, refresh or destroy over many stacks (a glob, or a fleet file's
               shards), K at a time, with a live view (plume-fleet rollout --help)
+  reshard     move customers whose shard changed, with their nodes, to their new shard's
+              stack (pulumi state move; nothing deleted or registered) (plume-fleet reshard --help)
 """
 
 
@@ -33,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from plume_provider.rollout import main as rollout
 
         return rollout(rest)
+    if command == "reshard":
+        from plume_provider.reshard import main as reshard
+
+        return reshard(rest)
     print(f"plume-fleet: unknown command {command!r}\n{USAGE}", end="", file=sys.stderr)
     return 2
 

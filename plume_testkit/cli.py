@@ -94,7 +94,9 @@ class CliStack:
 
     ``env`` adds variables to the CLI's environment; ``error_tail``, when set, keeps only that
     many last lines of a failed command's output in its ``CliError``; ``backend_url`` replaces
-    the file backend under ``state`` (a team backend such as ``postgres://``).
+    the file backend under ``state`` (a team backend such as ``postgres://``); ``beside`` makes
+    this another stack of that stack's project, backend and ``PULUMI_HOME`` (``root`` is then
+    beside's, and ``env`` adds to its environment), as stacks sharing one fleet file are.
     """
 
     def __init__(
@@ -108,17 +110,29 @@ class CliStack:
         env: dict[str, str] | None = None,
         error_tail: int | None = None,
         backend_url: str | None = None,
+        beside: CliStack | None = None,
     ) -> None:
         self.cli = cli
         self.root = root
         self.stack = stack
         self.project = root / "project"
-        copy_project(self.project)
-        for name in ("home", "state"):
-            (root / name).mkdir()
-        self.env = offline_env(
-            cli, root / "home", root / "state", passphrase, backend_url=backend_url, **(env or {})
-        )
+        self.events_dir = root / "events"
+        if beside is None:
+            copy_project(self.project)
+            for name in ("home", "state"):
+                (root / name).mkdir()
+            self.env = offline_env(
+                cli,
+                root / "home",
+                root / "state",
+                passphrase,
+                backend_url=backend_url,
+                **(env or {}),
+            )
+        else:
+            # another stack of the same project, backend and PULUMI_HOME (`root` is beside's)
+            self.project, self.env = beside.project, {**beside.env, **(env or {})}
+            self.events_dir = root / f"events-{stack}"
         self.config = config
         self.error_tail = error_tail
         self._runs = 0
@@ -145,7 +159,7 @@ class CliStack:
         log: Path | None = None
         if events:
             self._runs += 1
-            log = self.root / "events" / f"{self._runs:03d}-{args[0]}.jsonl"
+            log = self.events_dir / f"{self._runs:03d}-{args[0]}.jsonl"
             log.parent.mkdir(exist_ok=True)
             argv += ["--event-log", str(log)]
         started = time.perf_counter()

@@ -24,7 +24,8 @@ PASSPHRASE = "plume-cli-tests"
 
 class CliLab(LabView, LabFleet, CliStack):
     """One lab stack of a copy of the project, on a backend and PULUMI_HOME of its own (a file
-    backend in ``root``, or ``backend_url``); ``env`` adds to the CLI's environment."""
+    backend in ``root``, or ``backend_url``); ``env`` adds to the CLI's environment; ``beside``:
+    another stack of that lab's project and backend (``CliStack``)."""
 
     def __init__(
         self,
@@ -36,6 +37,7 @@ class CliLab(LabView, LabFleet, CliStack):
         *,
         backend_url: str | None = None,
         env: dict[str, str] | None = None,
+        beside: CliStack | None = None,
     ) -> None:
         LabView.__init__(self, emulator, credentials)
         lab = yaml.safe_load((REPO_ROOT / "stacks" / "Pulumi.lab.yaml").read_text())["config"]
@@ -56,6 +58,7 @@ class CliLab(LabView, LabFleet, CliStack):
             passphrase=PASSPHRASE,
             env={"PULUMI_DEBUG_COMMANDS": "true", **(env or {})},
             backend_url=backend_url,
+            beside=beside,
         )
 
     @property

@@ -191,7 +191,8 @@ def removal_problem(plan: FleetPlan, allowance: Allowance) -> str | None:
     moved = (
         f" {len(plan.moved)} of them the fleet lists in another shard ({_listing(plan.moved)}): "
         "a shard change moves customers to another stack, and moving is done by reshard, not "
-        "by removal (this would delete the households)."
+        "by removal (this would delete the households): run `plume-fleet reshard` in the "
+        "project directory, or put the shard cells back."
         if plan.moved
         else ""
     )

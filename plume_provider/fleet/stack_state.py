@@ -8,7 +8,8 @@ The program reads it with `pulumi stack export` through the CLI that runs it: sa
 lock, so it works while `pulumi up` holds the stack's; without `--show-secrets` it decrypts
 nothing (the Automation API's `export_stack` always passes `--show-secrets`, hence the direct
 call). Only resource names, `protect`, `customerId`, `nickname` and the stack's own outputs are
-kept.
+kept, with each resource's URN and dependencies (`plume-fleet reshard` moves a customer with
+the nodes that depend on it) and the URNs of unfinished operations.
 
 The CLI is the one running the program (found among the program's parent processes, on Linux),
 else the `pulumi` on PATH: the engine double of the tests puts its own `pulumi` there.
@@ -34,6 +35,7 @@ __all__ = [
     "ManagedNode",
     "StackState",
     "StackStateError",
+    "export_stack",
     "find_pulumi_cli",
     "read_stack_state",
     "stack_state_from_export",
@@ -56,6 +58,7 @@ class ManagedCustomer:
     account_id: str
     customer_id: str | None
     protect: bool
+    urn: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,19 @@ class ManagedNode:
     customer_id: str | None
     nickname: str | None
     protect: bool
+    urn: str = field(default="", compare=False)
+    dependencies: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class StackState:
-    """The customers and nodes a stack manages, and its stack outputs."""
+    """The customers and nodes a stack manages, its stack outputs, and the URNs of what an
+    interrupted update left unfinished (pending operations and pending deletes)."""
 
     customers: Mapping[str, ManagedCustomer] = field(default_factory=dict)
     nodes: Mapping[str, ManagedNode] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    pending: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _text(value: Any) -> str | None:
@@ -88,12 +95,18 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
     customers: dict[str, ManagedCustomer] = {}
     nodes: dict[str, ManagedNode] = {}
     outputs: Mapping[str, Any] = {}
+    pending = [
+        str((op.get("resource") or {}).get("urn", ""))
+        for op in deployment.get("pending_operations") or []
+    ]
     for resource in deployment.get("resources") or []:
         urn = str(resource.get("urn", ""))
         kind = resource.get("type")
         if kind == _STACK_TYPE:
             outputs = resource.get("outputs") or {}
             continue
+        if resource.get("delete"):
+            pending.append(urn)
         if resource.get("delete") or not str(kind).startswith("pulumi-python:dynamic"):
             continue
         name = urn.rsplit("::", 1)[-1]
@@ -101,13 +114,20 @@ def stack_state_from_export(document: Mapping[str, Any]) -> StackState:
         protect = bool(resource.get("protect"))
         if name.startswith(CUSTOMER_PREFIX):
             account = name.removeprefix(CUSTOMER_PREFIX)
-            customers[account] = ManagedCustomer(account, _text(outs.get("customerId")), protect)
+            customers[account] = ManagedCustomer(
+                account, _text(outs.get("customerId")), protect, urn
+            )
         elif name.startswith(NODE_PREFIX):
             serial = name.removeprefix(NODE_PREFIX)
             nodes[serial] = ManagedNode(
-                serial, _text(outs.get("customerId")), _text(outs.get("nickname")), protect
+                serial,
+                _text(outs.get("customerId")),
+                _text(outs.get("nickname")),
+                protect,
+                urn,
+                tuple(str(d) for d in resource.get("dependencies") or []),
             )
-    return StackState(customers, nodes, outputs)
+    return StackState(customers, nodes, outputs, tuple(pending))
 
 
 def _ancestor_executables(limit: int = 6) -> list[Path]:
@@ -138,6 +158,12 @@ def find_pulumi_cli() -> Path | None:
 
 def read_stack_state(stack: str, cwd: Path | None = None) -> StackState:
     """The state of `stack` (`org/project/stack`) through `pulumi stack export`; raise
+    `StackStateError` naming what to do when it cannot be read."""
+    return stack_state_from_export(export_stack(stack, cwd))
+
+
+def export_stack(stack: str, cwd: Path | None = None) -> dict[str, Any]:
+    """`pulumi stack export --stack <stack>` (secrets stay encrypted), as a JSON document; raise
     `StackStateError` naming what to do when it cannot be read."""
     cli = find_pulumi_cli()
     if cli is None:
@@ -175,4 +201,4 @@ def read_stack_state(stack: str, cwd: Path | None = None) -> StackState:
             f"`pulumi stack export --stack {stack}` printed no JSON document; plume-fleet "
             "needs the stack's current state before it declares anything; nothing was declared"
         ) from None
-    return stack_state_from_export(document if isinstance(document, dict) else {})
+    return document if isinstance(document, dict) else {}

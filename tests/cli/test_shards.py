@@ -9,28 +9,12 @@ from pathlib import Path
 
 from plume_emulator.testing import EmulatorServer
 from plume_testkit.cli_lab import CliLab
+from plume_testkit.shard_fleet import FLEET, Shards, fleet_rows, use_fleet
 
-FLEET = "fleets/sharded.csv"
-HEADER = "Account ID,Name,Shard,Serial Number"
-SHARDS = {
+SHARDS: Shards = {
     "north": [("N-1", "North One", "LAB-GW-0201"), ("N-2", "North Two", "LAB-GW-0202")],
     "south": [("S-1", "South One", "LAB-GW-0211"), ("S-2", "South Two", "")],
 }
-
-
-def fleet_rows(shards: dict[str, list[tuple[str, str, str]]]) -> list[str]:
-    return [
-        f"{a},{name},{shard},{serial}" for shard, rows in shards.items() for a, name, serial in rows
-    ]
-
-
-def use_fleet(lab: CliLab, rows: list[str], shard: str) -> None:
-    path = lab.project / FLEET
-    path.parent.mkdir(exist_ok=True)
-    path.write_text("\n".join([HEADER, *rows]) + "\n")
-    lab.config.pop("plume-fleet:customers", None)
-    lab.config["plume-fleet:fleetFile"] = FLEET
-    lab.config["plume-fleet:shard"] = shard
 
 
 def registered(lab: CliLab) -> int:
