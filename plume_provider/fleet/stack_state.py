@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from plume_provider.client.errors import ConfigurationError
 
@@ -35,6 +35,7 @@ __all__ = [
     "ManagedNode",
     "StackState",
     "StackStateError",
+    "cli_environment",
     "export_stack",
     "find_pulumi_cli",
     "read_stack_state",
@@ -160,6 +161,26 @@ def read_stack_state(stack: str, cwd: Path | None = None) -> StackState:
     """The state of `stack` (`org/project/stack`) through `pulumi stack export`; raise
     `StackStateError` naming what to do when it cannot be read."""
     return stack_state_from_export(export_stack(stack, cwd))
+
+
+BACKEND_LIST_PARALLEL: Final = "PULUMI_DIY_BACKEND_PARALLEL"
+
+
+def cli_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `pulumi` command that lists stacks (`stack ls`, the Automation
+    API's workspace): `base` (default: this process's), with the PostgreSQL backend's listing
+    kept to one worker unless the operator chose a number.
+
+    On v3.274.1 the PostgreSQL backend's listing holds a connection per worker while it asks
+    for another one, and its pool has 2 x GOMAXPROCS connections: with 4 stacks or more on a
+    2-core machine, `pulumi stack ls` waits forever (docs/upstream.md, "pulumi stack ls
+    deadlocks on the PostgreSQL backend"). One worker needs two connections.
+    """
+    env = dict(os.environ if base is None else base)
+    backend = env.get("PULUMI_BACKEND_URL", "")
+    if backend.startswith(("postgres://", "postgresql://")):
+        env.setdefault(BACKEND_LIST_PARALLEL, "1")
+    return env
 
 
 def export_stack(stack: str, cwd: Path | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plume_provider.fleet.stack_state import find_pulumi_cli
+from plume_provider.fleet.stack_state import cli_environment, find_pulumi_cli
 from plume_provider.reshard.plan import ReshardError
 
 __all__ = ["CliFailure", "Pulumi"]
@@ -56,6 +56,7 @@ class Pulumi:
             done = subprocess.run(
                 [str(self.cli), *args, "--non-interactive"],
                 cwd=self.project,
+                env=cli_environment(),
                 capture_output=True,
                 text=True,
                 timeout=_TIMEOUT_S,

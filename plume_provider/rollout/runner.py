@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pulumi import automation as auto
 from pulumi.automation.errors import create_command_error
 
-from plume_provider.fleet.stack_state import CUSTOMER_PREFIX
+from plume_provider.fleet.stack_state import CUSTOMER_PREFIX, cli_environment
 
 __all__ = ["VERBS", "SessionCommand", "StackProgress", "Verb", "run_stack"]
 
@@ -60,7 +60,7 @@ class SessionCommand(auto.PulumiCommand):
         on_error: Callable[[str], Any] | None = None,
     ) -> auto.CommandResult:
         argv = [self.command, "--non-interactive", *args]
-        env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
+        env = cli_environment({**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"})
         if os.path.isabs(self.command):
             env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
         with subprocess.Popen(

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from plume_emulator.testing import EmulatorServer, LabCredentials
+from plume_provider.fleet.stack_state import cli_environment
 from plume_testkit import REPO_ROOT
 from plume_testkit.cli import VENV
 from plume_testkit.cli_lab import CliLab
@@ -282,3 +283,30 @@ def test_a_killed_up_is_recovered_by_cancel_and_refresh_without_duplicates(
     _assert_plume_matches_state(lab)
     assert dead_lock not in state_rows(postgres_server, database)
     assert lab.up().changes == {}
+
+
+@pytest.fixture
+def five_stacks(team_lab: tuple[CliLab, str]) -> CliLab:
+    lab, _ = team_lab
+    for number in range(1, 5):
+        lab.pulumi("stack", "init", f"shard-{number}")
+    return lab
+
+
+def test_listing_five_stacks_on_postgres_finishes_with_the_cli_environment(
+    five_stacks: CliLab,
+) -> None:
+    """What rollout and reshard run (`cli_environment`): the listing answers, every stack.
+    Without it the CLI's listing waits forever on a 2-core machine (docs/upstream.md)."""
+    env = cli_environment({**five_stacks.env, "GOMAXPROCS": "2"})
+    done = subprocess.run(
+        [str(five_stacks.cli), "stack", "ls", "--json", "--non-interactive"],
+        cwd=five_stacks.project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(json.loads(done.stdout)) == 5
