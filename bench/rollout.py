@@ -124,6 +124,25 @@ def make_project(
     return project
 
 
+class FirstRequest(threading.Thread):
+    """When the emulator saw its first API request: the rollout's start-up ends there (the
+    stacks' CLIs, programs and providers started, the first token fetched)."""
+
+    def __init__(self, emulator: EmulatorProcess, started: float) -> None:
+        super().__init__(daemon=True)
+        self.emulator = emulator
+        self.started = started
+        self.seconds: float | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            requests = self.emulator.stats()["requests"]
+            if any(str(row["route"]).startswith("/api") for row in requests):
+                self.seconds = time.perf_counter() - self.started
+                return
+
+
 class PeakOf(threading.Thread):
     """Peak resident memory (MiB) and CPU seconds of one process (the rollout itself)."""
 
@@ -161,6 +180,8 @@ def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProces
     ignore = [emulator.process.pid] if emulator.process else []
     emulator.reset_stats()
     started = time.perf_counter()
+    first = FirstRequest(emulator, started)
+    first.start()
     with ProcessSampler(ignore=ignore) as processes:
         process = subprocess.Popen(
             argv, cwd=project.project, env=project.env, stdout=subprocess.PIPE, text=True
@@ -171,18 +192,20 @@ def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProces
         out, _ = process.communicate()
         own.done.set()
         own.join()
+        first.done.set()
+        first.join()
     seconds = time.perf_counter() - started
     phase = measured(emulator, seconds, processes)
     with results.open() as rows:
         stacks = list(csv.DictReader(rows))
     failed = [row["stack"] for row in stacks if row["state"] != "done"]
     floor = phase.api_calls / project.rate
-    startup = min(float(row["seconds"]) for row in stacks) if stacks else 0.0
+    startup = first.seconds or 0.0
     print(f"rollout {verb}: {len(stacks)} stacks, {len(failed)} not done {failed or ''}")
     print(
         f"  wall {seconds:.0f} s; {phase.api_calls} calls / {project.rate:g} req/s = "
         f"{floor:.0f} s; wall / (calls/rate + start-up) = {seconds / (floor + startup):.3f} "
-        f"(target <= {WALL_TARGET}; start-up counted as the fastest stack's {startup:.0f} s)"
+        f"(target <= {WALL_TARGET}; start-up: {startup:.1f} s to the first API request)"
     )
     print(f"  firewall 403s: {phase.status_403}; tokens issued: {phase.tokens}")
     peaks = {"rollout": own.peak, **phase.memory_mb}
