@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from plume_provider.client.errors import RateBudgetUnavailableError
+from plume_provider.client.extras import install_command
 
 __all__ = [
     "MACHINE_BUDGET_FILE",
@@ -264,7 +265,7 @@ def _display(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-REDIS_EXTRA = "pip install 'plume-fleet[redis]'"
+REDIS_EXTRA = install_command("redis")
 
 
 def _redis() -> Any:

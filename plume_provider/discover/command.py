@@ -15,6 +15,7 @@ from typing import Final
 
 from plume_provider.client import PlumeClient
 from plume_provider.client.errors import JournalError, PlumeError
+from plume_provider.client.extras import install_command, missing
 from plume_provider.client.settings import PlumeSettings
 from plume_provider.discover.journal import Journal, JournalBinding
 from plume_provider.discover.lookups import SHAPES, Lookups
@@ -24,7 +25,7 @@ from plume_provider.fleet import CustomerSpec, FleetConfigError, load_fleet, wri
 
 __all__ = ["DISCOVER_EXTRA", "build_parser", "main"]
 
-DISCOVER_EXTRA: Final = "pip install 'plume-fleet[discover]'"
+DISCOVER_EXTRA: Final = install_command("discover")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,14 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="no progress bar (for logs and CI)"
     )
     return parser
-
-
-def _rich_missing() -> bool:
-    try:
-        import rich  # noqa: F401
-    except ImportError:
-        return True
-    return False
 
 
 def _to_continue(journal: Journal) -> str:
@@ -88,7 +81,7 @@ def _load_crm(crm_path: Path) -> list[CustomerSpec] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if _rich_missing():
+    if missing("rich"):
         print(
             f"plume-fleet discover needs rich (its report tables): {DISCOVER_EXTRA}",
             file=sys.stderr,

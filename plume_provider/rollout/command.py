@@ -22,6 +22,7 @@ from types import FrameType
 from typing import Any, Final, cast
 
 from plume_provider.client.errors import PlumeError
+from plume_provider.client.extras import install_command, missing
 from plume_provider.fleet.stack_state import find_pulumi_cli
 from plume_provider.rollout.budget_view import budget_probe
 from plume_provider.rollout.runner import VERBS, SessionCommand, StackProgress, Verb, run_stack
@@ -30,7 +31,7 @@ from plume_provider.rollout.view import fleet_line, stack_table, write_results
 
 __all__ = ["ROLLOUT_EXTRA", "build_parser", "main"]
 
-ROLLOUT_EXTRA: Final = "pip install 'plume-fleet[rollout]'"
+ROLLOUT_EXTRA: Final = install_command("rollout")
 _REFRESH_S: Final = 0.5
 _LOG_WIDTH: Final = 120
 """Columns of the tables written to a log or CI (rich would assume 80)."""
@@ -64,14 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", type=Path, help="per-stack results (default: rollout-<verb>.csv)")
     parser.add_argument("--no-live", action="store_true", help="no live view (logs and CI)")
     return parser
-
-
-def _rich_missing() -> bool:
-    try:
-        import rich  # noqa: F401
-    except ImportError:
-        return True
-    return False
 
 
 def _command() -> SessionCommand:
@@ -124,7 +117,7 @@ def _rerun(args: argparse.Namespace, names: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if _rich_missing():
+    if missing("rich"):
         print(f"plume-fleet rollout needs rich (its live view): {ROLLOUT_EXTRA}", file=sys.stderr)
         return 2
     if args.parallel < 1:

@@ -24,6 +24,7 @@ import pytest
 
 from plume_testkit.cli import VENV
 from plume_testkit.cli_lab import CliLab
+from plume_testkit.cli_run import CliRun
 from plume_testkit.lab_view import client_env
 
 REGISTER = "/api/Customers/register"
@@ -127,6 +128,17 @@ def discover_cmd(crm: Path, out: Path) -> list[str]:
 def discover_env(lab: CliLab, rate: float) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith("PLUME_")}
     return {**keep, **client_env(lab.credentials, PLUME_REQUESTS_PER_SECOND=str(rate))}
+
+
+def up_on(lab: CliLab, discovered: Path) -> CliRun:
+    """`pulumi up` with the fleet file discover wrote as the stack's fleet, counts reset."""
+    fleets = lab.project / "fleets"
+    fleets.mkdir()
+    shutil.copy(discovered, fleets / "discovered.csv")
+    lab.config.pop("plume-fleet:customers")
+    lab.config["plume-fleet:fleetFile"] = "fleets/discovered.csv"
+    lab.emulator.reset_stats()
+    return lab.up()
 
 
 def api_calls(lab: CliLab) -> int:
@@ -233,13 +245,7 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
     assert f"NOPE-{NEW_UNKNOWN_SERIAL[0]:04d}" not in serials
 
     # pulumi up on it: registers the 50, claims only their nodes, patches exactly the differing.
-    fleets = cli_lab.project / "fleets"
-    fleets.mkdir()
-    shutil.copy(out, fleets / "discovered.csv")
-    cli_lab.config.pop("plume-fleet:customers")
-    cli_lab.config["plume-fleet:fleetFile"] = "fleets/discovered.csv"
-    cli_lab.emulator.reset_stats()
-    up = cli_lab.up()
+    up = up_on(cli_lab, out)
     customers_declared = EXISTING + NEW
     nodes_declared = len(WITH_GATEWAY) + len(EXTRA_POD) + len(NEW_WITH_GATEWAY)
     assert up.changes == {"create": customers_declared + nodes_declared}
@@ -333,13 +339,7 @@ def test_an_email_differing_only_in_case_matches_and_up_patches_nothing(
         assert [(r["accountId"], r["status"]) for r in csv.DictReader(report)] == [
             ("CASE-1", "exists-matches")
         ]
-    fleets = cli_lab.project / "fleets"
-    fleets.mkdir()
-    shutil.copy(out, fleets / "discovered.csv")
-    cli_lab.config.pop("plume-fleet:customers")
-    cli_lab.config["plume-fleet:fleetFile"] = "fleets/discovered.csv"
-    cli_lab.emulator.reset_stats()
-    up = cli_lab.up()
+    up = up_on(cli_lab, out)
     assert up.changes == {"create": 1}  # the import
     assert cli_lab.mutating_calls() == {}
     assert cli_lab.preview().changes == {}

@@ -15,10 +15,12 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 EXTRAS_ONLY = ("redis", "rich", "email_validator")
 
-_BLOCKED_IMPORT = """
+_BLOCKER = """
 import importlib.abc, sys
 
 class Missing(importlib.abc.MetaPathFinder):
@@ -28,10 +30,14 @@ class Missing(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, Missing())
-for name in {modules!r}:
+"""
+_BLOCKED_IMPORT = (
+    _BLOCKER
+    + """for name in {modules!r}:
     __import__(name)
 print("imported", len({modules!r}))
 """
+)
 
 
 def program_imports() -> list[str]:
@@ -73,35 +79,34 @@ def test_the_base_dependencies_name_no_extra_s_package() -> None:
     assert not [name for name in ("redis", "rich", "email") if name in base]
     assert project["optional-dependencies"]["redis"] == ["redis>=5,<9"]
     assert project["optional-dependencies"]["discover"] == ["rich>=13.7,<16"]
+    assert project["optional-dependencies"]["rollout"] == ["rich>=13.7,<16"]
 
 
-_REDIS_BUDGET_WITHOUT_THE_EXTRA = """
-import importlib.abc, sys
-
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "redis":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, Missing())
-from plume_provider.client._budget import RedisStore
-try:
-    RedisStore("redis://127.0.0.1:6379/0")
-except Exception as err:
-    print(type(err).__name__, err)
-"""
-
-
-def test_a_redis_budget_without_its_extra_is_one_line_naming_the_extra() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _REDIS_BUDGET_WITHOUT_THE_EXTRA],
-        cwd=REPO,
+def without(blocked: str, code: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter where the package `blocked` cannot be imported (as in a
+    venv without the extra that brings it)."""
+    script = _BLOCKED_IMPORT.split("for name in", maxsplit=1)[0].format(
+        blocked=(blocked,), modules=[]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script + code],
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+    )
+
+
+def test_a_redis_budget_without_its_extra_is_one_line_naming_the_extra() -> None:
+    done = without(
+        "redis",
+        "from plume_provider.client._budget import RedisStore\n"
+        "try:\n"
+        "    RedisStore('redis://127.0.0.1:6379/0')\n"
+        "except Exception as err:\n"
+        "    print(type(err).__name__, err)\n",
     )
     assert done.returncode == 0, done.stderr[-2000:]
     [line] = done.stdout.splitlines()
@@ -109,33 +114,23 @@ def test_a_redis_budget_without_its_extra_is_one_line_naming_the_extra() -> None
     assert "pip install 'plume-fleet[redis]'" in line
 
 
-_DISCOVER_WITHOUT_THE_EXTRA = """
-import importlib.abc, sys
-
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "rich":
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, Missing())
-from plume_provider.cli import main
-raise SystemExit(main(["discover", "crm.csv", "-o", "fleet.csv"]))
-"""
-
-
-def test_discover_without_its_extra_is_one_line_naming_the_extra(tmp_path: Path) -> None:
-    """Checked before the CRM file is read or any call made: not a traceback after the look-ups."""
-    done = subprocess.run(
-        [sys.executable, "-c", _DISCOVER_WITHOUT_THE_EXTRA],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        (["discover", "crm.csv", "-o", "fleet.csv"], "discover"),
+        (["rollout", "up", "--stacks", "pilot-*"], "rollout"),
+    ],
+)
+def test_a_command_without_its_extra_is_one_line_naming_the_extra(
+    tmp_path: Path, command: list[str], extra: str
+) -> None:
+    """Checked before any file is read, stack run or call made: not a traceback half-way."""
+    done = without(
+        "rich",
+        f"from plume_provider.cli import main\nraise SystemExit(main({command!r}))\n",
+        tmp_path,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     [line] = done.stderr.splitlines()
-    assert "pip install 'plume-fleet[discover]'" in line
-    assert not (tmp_path / "fleet.csv").exists()
+    assert f"pip install 'plume-fleet[{extra}]'" in line
+    assert list(tmp_path.iterdir()) == []
