@@ -12,7 +12,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from plume_emulator.testing import EmulatorServer, LabCredentials
 from plume_testkit.cli_lab import CliLab
 from plume_testkit.kill import kill_processes_with
 from tests.reliability.conftest import TokenRecorder
@@ -273,3 +275,34 @@ def test_credentials_bound_for_any_remote_url_are_refused_and_found_nowhere(
         assert canary not in refused.output
         assert canary not in shown
         assert canary not in state_files
+
+
+def test_a_fleet_file_linked_to_the_environment_is_refused_unread_under_the_cli(
+    pulumi_cli: Path, emulator: EmulatorServer, lab_credentials: LabCredentials, tmp_path: Path
+) -> None:
+    """A fleet file committed as a symlink to /proc/self/environ (or any path out of the
+    project) is refused by `pulumi preview` and `pulumi up` without being read: the canary in
+    the program's environment is in no output, no state export and no state file."""
+    canary = "canary-environ-Zr8w"
+    lab = CliLab(pulumi_cli, tmp_path, emulator, lab_credentials, env={"LEAK_CANARY": canary})
+    try:
+        (lab.project / "fleets").mkdir()
+        (lab.project / "fleets" / "pilot.csv").symlink_to("/proc/self/environ")
+        lab.config.pop("plume-fleet:customers")
+        lab.config["plume-fleet:fleetFile"] = "fleets/pilot.csv"
+        emulator.reset_stats()
+        runs = [lab.preview(check=False), lab.up(check=False)]
+        for run in runs:
+            assert run.returncode != 0
+            assert "fleets/pilot.csv: resolves to a file outside the project" in run.output
+            assert canary not in run.output
+        assert emulator.stats()["requests"] == []
+        state_files = "\n".join(
+            path.read_text(errors="replace")
+            for path in sorted((lab.root / "state").rglob("*"))
+            if path.is_file()
+        )
+        assert canary not in state_files
+        assert canary not in json.dumps(lab.export("--show-secrets"))
+    finally:
+        lab.close()
