@@ -114,6 +114,12 @@ def write_crm(path: Path) -> None:
         writer.writerows(crm_rows())
 
 
+def answers(journal: Path) -> list[str]:
+    """The journal's answer lines (its first line binds it to the settings, see
+    `discover.journal`)."""
+    return journal.read_text().splitlines()[1:] if journal.exists() else []
+
+
 def discover_cmd(crm: Path, out: Path) -> list[str]:
     return [
         str(VENV / "bin" / "plume-fleet"),
@@ -164,7 +170,7 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if journal.exists() and len(journal.read_text().splitlines()) >= 100:
+        if len(answers(journal)) >= 100:
             break
         time.sleep(0.05)
     first.send_signal(signal.SIGINT)
@@ -172,7 +178,7 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
     assert first.returncode == 130, first_err
     assert "rerun the same command to continue" in first_err
     assert not out.exists()
-    journaled = len(journal.read_text().splitlines())
+    journaled = len(answers(journal))
     assert journaled >= 100
     calls_first = api_calls(cli_lab)
     assert journaled <= calls_first <= journaled + 1  # the call in flight at Ctrl-C, if any
@@ -186,12 +192,12 @@ def test_discover_then_up_brings_the_fleet_under_code(cli_lab: CliLab, tmp_path:
         check=False,
     )
     assert second.returncode == 0, second.stderr
-    total = len(journal.read_text().splitlines())
+    total = len(answers(journal))
     assert f"from the journal {journal}" in second.stdout
     assert api_calls(cli_lab) - calls_first == total - journaled  # nothing answered twice
     # The minimal calls: search for each, locations and node list for each existing one, a
     # lookup per CRM serial not claimed at its customer (3 moved, 10 + 2 of the new customers).
-    assert Counter(line.split('"key"')[0] for line in journal.read_text().splitlines()) == {
+    assert Counter(line.split('"key"')[0] for line in answers(journal)) == {
         '{"call": "search", ': EXISTING + NEW,
         '{"call": "locations", ': EXISTING,
         '{"call": "nodes", ': EXISTING,
