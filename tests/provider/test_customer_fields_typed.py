@@ -72,6 +72,8 @@ ALLOWED = {
     ("client/identifiers.py", "accountId"),
     # the "name" of an error body, not the customer's
     ("client/_error_mapping.py", "name"),
+    # a stack's "name" in `pulumi stack ls --json`
+    ("reshard/pulumi_cli.py", "name"),
 }
 
 
