@@ -78,3 +78,18 @@ def test_the_fleet_line_counts_customers_and_estimates_what_is_left() -> None:
     assert "ETA 1m00s" in line  # 20 left at 20 a minute
     unknown = [*stacks, StackProgress("c", None)]
     assert fleet_line(unknown, 60.0, FleetRate(None)).startswith("customers 20/40 (+?)")
+
+
+def test_each_stack_declares_its_shard_within_its_wave(project: Path) -> None:
+    """The fleet is read once for all its stacks; each stack's shard and wave select from it."""
+    (project / "fleets" / "f.csv").write_text(
+        "accountId,name,shard,wave\nA-1,A One,east,1\nA-2,A Two,east,2\nB-1,B One,west,1\n"
+    )
+    names = [
+        stack(project, "pilot-east", fleetFile="fleets/f.csv", shard="east", wave="1"),
+        stack(project, "pilot-west", fleetFile="fleets/f.csv", shard="west"),
+    ]
+    chosen = select_stacks(project, names, fleet_file=project / "fleets" / "f.csv")
+    assert [(t.name, t.customers) for t in chosen] == [("pilot-east", 1), ("pilot-west", 1)]
+    east_all = stack(project, "pilot-east", fleetFile="fleets/f.csv", shard="east")
+    assert select_stacks(project, [east_all, names[1]], patterns=["pilot-*"])[0].customers == 2
