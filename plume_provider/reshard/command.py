@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from plume_provider.fleet import FleetConfigError, StackStateError, load_fleet
+from plume_provider.fleet.stack_fleets import StackFleets
 from plume_provider.fleet.stack_state import export_stack, stack_state_from_export
 from plume_provider.reshard.plan import (
     ReshardError,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _shard_stacks(pulumi: Pulumi, globs: Sequence[str] | None) -> dict[Path, list[ShardStack]]:
     """The selected stacks that declare a shard of a fleet file, by the file they read."""
     groups: dict[Path, list[ShardStack]] = {}
+    fleets = StackFleets(pulumi.project)
     names = [
         n
         for n in pulumi.stacks()
@@ -78,16 +80,13 @@ def _shard_stacks(pulumi: Pulumi, globs: Sequence[str] | None) -> dict[Path, lis
             print(f"plume-fleet reshard: stack {name}: no plume-fleet:shard and fleetFile; skipped")
             continue
         try:
-            # every shard: the stack's own shard may have just lost its last customer
-            fleet = load_fleet(config, root=pulumi.project, every_shard=True)
+            fleet = fleets.of({**config, "shard": shard})
         except FleetConfigError as err:
             raise ReshardError(
                 f"stack {name}'s fleet has problems; fix them, then rerun (nothing was moved):\n"
                 f"{err}"
             ) from None
-        declared = frozenset(
-            c.account_id for c in fleet.model_copy(update={"shard": shard}).declared()
-        )
+        declared = frozenset(c.account_id for c in fleet.declared())
         state = stack_state_from_export(export_stack(name, pulumi.project))
         path = (pulumi.project / fleet_file).resolve()
         groups.setdefault(path, []).append(ShardStack(name, shard, state, declared))

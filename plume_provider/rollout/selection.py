@@ -14,12 +14,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import yaml
 
 from plume_provider.client.errors import ConfigurationError
-from plume_provider.fleet import Fleet, FleetConfigError, load_fleet
+from plume_provider.fleet import FleetConfigError, load_fleet
+from plume_provider.fleet.stack_fleets import StackFleets
 
 __all__ = ["RolloutSelectionError", "StackTarget", "fleet_config_of", "select_stacks"]
 
@@ -68,44 +69,13 @@ def fleet_config_of(config: Mapping[str, Any]) -> dict[str, str | None]:
     return fleet
 
 
-class _Fleets:
-    """The customers each stack declares, with each fleet read once: many shard stacks share one
-    file, and validating a file of 10,000 customers once per stack took a minute for 200 stacks
-    (docs/performance.md). A stack's shard and wave select from the fleet read without them."""
-
-    def __init__(self, project: Path) -> None:
-        self.project = project
-        self._read: dict[tuple[tuple[str, str | None], ...], Fleet | None] = {}
-
-    def declared(self, fleet: Mapping[str, str | None]) -> int | None:
-        shared = tuple(sorted((k, v) for k, v in fleet.items() if k not in _PER_STACK))
-        if shared not in self._read:
-            try:
-                self._read[shared] = load_fleet(dict(shared), root=self.project, every_shard=True)
-            except FleetConfigError:
-                self._read[shared] = None
-        whole = self._read[shared]
-        if whole is None:
-            return None
-        wave = _wave(fleet.get("wave"))
-        if wave is False:
-            return None  # the stack's own run reports its wave
-        own = whole.model_copy(update={"shard": fleet.get("shard") or None, "wave": wave})
-        return len(own.declared())
-
-
-_PER_STACK: Final = ("shard", "wave")
-
-
-def _wave(raw: str | None) -> int | bool | None:
-    """`plume-fleet:wave` as the program reads it: None when unset, False when not a wave."""
-    if raw is None:
-        return None
+def _declared(fleets: StackFleets, fleet: Mapping[str, str | None]) -> int | None:
+    """How many customers the stack declares (None: its fleet config has problems, which its
+    own run reports)."""
     try:
-        value = json.loads(raw)
-    except ValueError:
-        return False
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else False
+        return len(fleets.of(fleet).declared())
+    except FleetConfigError:
+        return None
 
 
 def _by_glob(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
@@ -176,9 +146,9 @@ def select_stacks(
                 f"({', '.join(chosen)}); nothing was run"
             )
         chosen = [n for n in chosen if n in subset]
-    fleets = _Fleets(project)
+    fleets = StackFleets(project)
     targets = []
     for name in chosen:
         fleet = fleet_config_of(stack_config(project, name))
-        targets.append(StackTarget(name, fleet.get("shard"), fleets.declared(fleet)))
+        targets.append(StackTarget(name, fleet.get("shard"), _declared(fleets, fleet)))
     return targets
