@@ -12,8 +12,13 @@ seconds of the CLI process for `up` and `destroy`, and the state's bytes per res
 * `PULUMI_DIY_BACKEND_DISABLE_CHECKPOINT_BACKUPS`: no copy under `.pulumi/backups` at the end;
 * `PULUMI_SKIP_CHECKPOINTS` (reference): the state written once, at the end (no crash record).
 
+`--postgres` runs every stack on a PostgreSQL server of its own (the team backend, a database
+per lever) instead of the file backend, and adds the server's CPU seconds: there each save is
+also base64-encoded into a JSON document the server parses and stores.
+
     .venv/bin/python bench/checkpoint_levers.py                   # 200 customers
     .venv/bin/python bench/checkpoint_levers.py --customers 500 --levers default,skip
+    .venv/bin/python bench/checkpoint_levers.py --postgres --levers default,gzip
 It prints numbers; it asserts nothing.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.processes import ProcessSampler  # noqa: E402
+from bench.processes import ProcessSampler, tree_cpu_seconds  # noqa: E402
 from bench.provision import (  # noqa: E402
     CliOptions,
     fleet,
@@ -39,6 +45,7 @@ from bench.provision import (  # noqa: E402
 )
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
 from plume_testkit.cli import find_cli  # noqa: E402
+from plume_testkit.postgres_server import PostgresServer  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -63,12 +70,30 @@ LEVERS = {
 
 
 def run_lever(
-    cli: Path, workdir: Path, emulator: EmulatorProcess, customers: int, lever: Lever
+    cli: Path,
+    workdir: Path,
+    emulator: EmulatorProcess,
+    customers: int,
+    lever: Lever,
+    postgres: PostgresServer | None,
 ) -> str:
-    """One table row: `up` and `destroy` of a fresh stack run with `lever`."""
+    """One table row: `up` and `destroy` of a fresh stack run with `lever` (on `postgres`, a
+    database of its own, when given)."""
     emulator.reset()
+    backend = None
+    server_pid = None
+    if postgres is not None:
+        backend = postgres.new_database(f"lever_{len(list(workdir.iterdir()))}")
+        server_pid = postgres.process.pid if postgres.process else None
     stack = fleet_stack(
-        cli, workdir, "lever-", emulator, 0, fleet(customers), CliOptions(skip_checkpoints=False)
+        cli,
+        workdir,
+        "lever-",
+        emulator,
+        0,
+        fleet(customers),
+        CliOptions(skip_checkpoints=False),
+        backend_url=backend,
     )
     stack.env.update(lever.env)
     ignore = [emulator.process.pid] if emulator.process else []
@@ -76,13 +101,16 @@ def run_lever(
     state_bytes = 0
     for verb in ("up", "destroy"):
         emulator.reset_stats()
+        server_before = tree_cpu_seconds(server_pid)
         with ProcessSampler(ignore=ignore) as processes:
             run = stack.operation(verb, *lever.flags, timeout=3600, events=False)
         phase = measured(emulator, run.seconds, processes)
         cells += [f"{phase.seconds:.1f}", f"{phase.cpu_seconds.get('cli', 0.0):.1f}"]
+        if postgres is not None:
+            cells.append(f"{tree_cpu_seconds(server_pid) - server_before:.1f}")
         if verb == "up":
             state_bytes = len(stack.pulumi("stack", "export", "--stack", "bench").stdout)
-        print(f"    {lever.name} {verb}: {cells[-2]} s wall, CLI CPU {cells[-1]} s", flush=True)
+        print(f"    {lever.name} {verb}: " + ", ".join(cells[-3:]), flush=True)
     per_resource = state_bytes / (customers * 3)
     return f"| {lever.name} | {' | '.join(cells)} | {per_resource:,.0f} |"
 
@@ -91,24 +119,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--levers", default=",".join(LEVERS), help=f"of {', '.join(LEVERS)}")
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a PostgreSQL server (the team backend)"
+    )
     args = parser.parse_args()
     cli = find_cli()
     if cli is None:
         sys.exit("no pulumi CLI: run `make pulumi-cli` first")
     workdir = Path(tempfile.mkdtemp(prefix="plume-levers-"))
     inventory = inventory_file(workdir / "inventory.json", args.customers)
+    server = " | PostgreSQL CPU s" if args.postgres else ""
+    backend = "PostgreSQL" if args.postgres else "file"
     rows = [
-        f"{args.customers} customers x 2 nodes, checkpointed unless said, no rate limit:",
+        f"{args.customers} customers x 2 nodes, checkpointed unless said, no rate limit, "
+        f"{backend} backend:",
         "",
-        "| lever | up wall s | up CLI CPU s | destroy wall s | destroy CLI CPU s | state B/res. |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| lever | up wall s | up CLI CPU s{server} | destroy wall s | destroy CLI CPU s{server} "
+        "| state B/res. |",
+        "|---|" + "---:|" * (7 if args.postgres else 5),
     ]
     emulator = EmulatorProcess(inventory=inventory, waf_limit=0, latency_ms=0, reset=True)
     emulator.start()
     try:
-        for key in filter(None, args.levers.split(",")):
-            print(f"lever {LEVERS[key].name}", flush=True)
-            rows.append(run_lever(cli, workdir, emulator, args.customers, LEVERS[key]))
+        with PostgresServer() if args.postgres else nullcontext() as postgres:
+            for key in filter(None, args.levers.split(",")):
+                print(f"lever {LEVERS[key].name}", flush=True)
+                rows.append(
+                    run_lever(cli, workdir, emulator, args.customers, LEVERS[key], postgres)
+                )
     finally:
         emulator.stop()
     print("\n".join(rows))

@@ -19,7 +19,7 @@ import psutil
 
 from plume_emulator.testing import Service
 
-__all__ = ["ROLES", "ProcessSampler", "role_of"]
+__all__ = ["ROLES", "ProcessSampler", "machine_busy_seconds", "role_of", "tree_cpu_seconds"]
 
 ROLES = ("cli", "language host", "program", "provider host")
 INTERVAL_SECONDS = 0.25
@@ -84,3 +84,29 @@ class ProcessSampler(Service):
         for role, seconds in self._cpu.values():
             total[role] = total.get(role, 0.0) + seconds
         return total
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) of a process and its descendants, the exited ones included
+    (a PostgreSQL server's backends come and go with each CLI's connection)."""
+    if pid is None:
+        return 0.0
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in tree:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy since boot (not idle, not waiting)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))

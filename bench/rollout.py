@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench.processes import ProcessSampler  # noqa: E402
+from bench.processes import ProcessSampler, machine_busy_seconds, tree_cpu_seconds  # noqa: E402
 from bench.provision import (  # noqa: E402
     CLIENT_ID,
     CLIENT_SECRET,
@@ -163,7 +163,13 @@ class PeakOf(threading.Thread):
                 return
 
 
-def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProcess) -> None:
+def rollout(
+    project: Project,
+    verb: str,
+    parallel: int,
+    emulator: EmulatorProcess,
+    postgres_pid: int | None,
+) -> None:
     results = project.root / f"rollout-{verb}.csv"
     argv = [
         str(VENV / "bin" / "plume-fleet"),
@@ -179,6 +185,12 @@ def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProces
     ]
     ignore = [emulator.process.pid] if emulator.process else []
     emulator.reset_stats()
+    emulator_pid = emulator.process.pid if emulator.process else None
+    servers_before = {
+        "PostgreSQL": tree_cpu_seconds(postgres_pid),
+        "emulator": tree_cpu_seconds(emulator_pid),
+    }
+    busy_before = machine_busy_seconds()
     started = time.perf_counter()
     first = FirstRequest(emulator, started)
     first.start()
@@ -195,6 +207,11 @@ def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProces
         first.done.set()
         first.join()
     seconds = time.perf_counter() - started
+    busy = machine_busy_seconds() - busy_before
+    servers = {
+        "PostgreSQL": tree_cpu_seconds(postgres_pid) - servers_before["PostgreSQL"],
+        "emulator": tree_cpu_seconds(emulator_pid) - servers_before["emulator"],
+    }
     phase = measured(emulator, seconds, processes)
     with results.open() as rows:
         stacks = list(csv.DictReader(rows))
@@ -209,9 +226,14 @@ def rollout(project: Project, verb: str, parallel: int, emulator: EmulatorProces
     )
     print(f"  firewall 403s: {phase.status_403}; tokens issued: {phase.tokens}")
     peaks = {"rollout": own.peak, **phase.memory_mb}
-    cpu = {"rollout": own.cpu, **phase.cpu_seconds}
+    cpu = {"rollout": own.cpu, **phase.cpu_seconds, **servers}
+    cores = psutil.cpu_count() or 1
     print("  peak MiB per process kind: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
     print("  CPU s per process kind: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
+    print(
+        f"  machine busy: {busy:.0f} CPU s of the {cores * seconds:.0f} its {cores} cores had "
+        f"({100 * busy / (cores * seconds):.0f} %); sampled above: {sum(cpu.values()):.0f}"
+    )
     per_stack = sorted(float(row["seconds"]) for row in stacks)
     if per_stack:
         print(
@@ -249,14 +271,15 @@ def main(argv: list[str] | None = None) -> int:
             inventory=inventory, waf_limit=args.waf_limit, waf_window=args.waf_window, reset=True
         )
         with PostgresServer() as postgres, emulator:
+            postgres_pid = postgres.process.pid if postgres.process else None
             started = time.perf_counter()
             project = make_project(workdir, cli, postgres.url, emulator, args)
             print(
                 f"  {len(project.shards)} stacks created in {time.perf_counter() - started:.0f} s"
             )
-            rollout(project, "up", args.parallel, emulator)
+            rollout(project, "up", args.parallel, emulator, postgres_pid)
             if args.destroy:
-                rollout(project, "destroy", args.parallel, emulator)
+                rollout(project, "destroy", args.parallel, emulator, postgres_pid)
     return 0
 
 

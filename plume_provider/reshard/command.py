@@ -33,8 +33,6 @@ from plume_provider.reshard.pulumi_cli import CliFailure, Pulumi
 
 __all__ = ["build_parser", "main"]
 
-_PREFIX = "plume-fleet:"
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -70,11 +68,7 @@ def _shard_stacks(pulumi: Pulumi, globs: Sequence[str] | None) -> dict[Path, lis
         if not globs or any(fnmatch.fnmatchcase(n.rsplit("/", 1)[-1], g) for g in globs)
     ]
     for name in names:
-        config = {
-            k.removeprefix(_PREFIX): v
-            for k, v in pulumi.config(name).items()
-            if k.startswith(_PREFIX)
-        }
+        config = fleets.config_of(name)
         shard, fleet_file = config.pop("shard", None), config.get("fleetFile")
         if shard is None or not fleet_file:
             print(f"plume-fleet reshard: stack {name}: no plume-fleet:shard and fleetFile; skipped")

@@ -1,7 +1,7 @@
 """The `pulumi` CLI calls of a reshard, run in the project directory: the same CLI the program's
 state reader uses (`fleet.stack_state.find_pulumi_cli`: the `pulumi` on PATH), the same backend
-(`PULUMI_BACKEND_URL` or the login in `PULUMI_HOME`). None passes `--show-secrets`; nothing here
-prints a config value."""
+(`PULUMI_BACKEND_URL` or the login in `PULUMI_HOME`). None passes `--show-secrets`; config is
+read from the stack files (`fleet.stack_fleets`), never through the CLI."""
 
 from __future__ import annotations
 
@@ -84,15 +84,6 @@ class Pulumi:
         """The project's stacks, as `pulumi stack ls --json` names them."""
         listed = self._json("stack", "ls", "--json")
         return [str(s["name"]) for s in listed if isinstance(s, Mapping) and "name" in s]
-
-    def config(self, stack: str) -> dict[str, str]:
-        """`stack`'s config as the program receives it: key -> text (secrets stay `[secret]`)."""
-        shown = self._json("config", "--json", "--stack", stack)
-        return {
-            str(key): str(entry.get("value"))
-            for key, entry in (shown.items() if isinstance(shown, Mapping) else ())
-            if isinstance(entry, Mapping) and entry.get("value") is not None
-        }
 
     def import_state(self, stack: str, document: Mapping[str, Any]) -> CliFailure | None:
         """`pulumi stack import` of `document` into `stack` (from a private temporary file)."""

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from plume_provider.client import PlumeError, granted_requests
+from plume_provider.fleet.stack_fleets import stack_file_config
 from plume_provider.resources.config import CONFIG_NAMESPACE, settings_from_config
-from plume_provider.rollout.selection import StackTarget, stack_config
+from plume_provider.rollout.selection import StackTarget
 from plume_provider.rollout.view import FleetRate
 
 __all__ = ["budget_probe"]
@@ -30,7 +31,7 @@ def budget_probe(
     prefix = f"{CONFIG_NAMESPACE}:"
     plain: dict[str, Any] = {
         key: value
-        for key, value in stack_config(project, targets[0].name).items()
+        for key, value in stack_file_config(project, targets[0].name).items()
         if str(key).startswith(prefix) and not isinstance(value, dict)
     }
     try:

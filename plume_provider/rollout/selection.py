@@ -1,30 +1,22 @@
 """Which stacks a rollout runs: a glob of the project's stack names, or the shards of a fleet
 file, narrowed by `--only`; each with the number of customers it declares.
 
-Stack config is read from the project's stack files (`stackConfigDir`/`Pulumi.<stack>.yaml`),
-not through the CLI: only `plume-fleet:*` keys are read, never a secret, and nothing is
-decrypted. Values are handed to `load_fleet` as the program gets them (lists and booleans as
-JSON text).
+Stack config is read from the project's stack files, not through the CLI
+(`fleet.stack_fleets`).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from plume_provider.client.errors import ConfigurationError
 from plume_provider.fleet import FleetConfigError, load_fleet
 from plume_provider.fleet.stack_fleets import StackFleets
 
-__all__ = ["RolloutSelectionError", "StackTarget", "fleet_config_of", "select_stacks"]
-
-_NAMESPACE = "plume-fleet:"
+__all__ = ["RolloutSelectionError", "StackTarget", "select_stacks"]
 
 
 class RolloutSelectionError(ConfigurationError):
@@ -40,33 +32,6 @@ class StackTarget:
     customers: int | None
     """The customers its fleet declares (None: its fleet config has problems, which its own
     run reports)."""
-
-
-def _config_dir(project: Path) -> Path:
-    settings = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
-    return project / str(settings.get("stackConfigDir") or ".")
-
-
-def stack_config(project: Path, stack: str) -> dict[str, Any]:
-    """The `config` of the stack's file (empty when it has none)."""
-    path = _config_dir(project) / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
-    if not path.is_file():
-        return {}
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config = document.get("config") or {}
-    return dict(config) if isinstance(config, Mapping) else {}
-
-
-def fleet_config_of(config: Mapping[str, Any]) -> dict[str, str | None]:
-    """The `plume-fleet:*` keys as `load_fleet` takes them (a secure value stays unread)."""
-    fleet: dict[str, str | None] = {}
-    for key, value in config.items():
-        if not str(key).startswith(_NAMESPACE) or isinstance(value, Mapping):
-            continue
-        fleet[str(key).removeprefix(_NAMESPACE)] = (
-            value if isinstance(value, str) else json.dumps(value)
-        )
-    return fleet
 
 
 def _declared(fleets: StackFleets, fleet: Mapping[str, str | None]) -> int | None:
@@ -91,9 +56,10 @@ def _by_glob(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
 def _by_fleet_file(project: Path, names: Sequence[str], fleet_file: Path) -> list[str]:
     """The stacks whose `plume-fleet:fleetFile` is `fleet_file`, one per shard, every shard."""
     wanted = fleet_file.resolve()
+    fleets = StackFleets(project)
     by_shard: dict[str, list[str]] = {}
     for name in names:
-        fleet = fleet_config_of(stack_config(project, name))
+        fleet = fleets.config_of(name)
         declared = fleet.get("fleetFile")
         if declared and (project / declared).resolve() == wanted:
             by_shard.setdefault(fleet.get("shard") or "", []).append(name)
@@ -149,6 +115,6 @@ def select_stacks(
     fleets = StackFleets(project)
     targets = []
     for name in chosen:
-        fleet = fleet_config_of(stack_config(project, name))
+        fleet = fleets.config_of(name)
         targets.append(StackTarget(name, fleet.get("shard"), _declared(fleets, fleet)))
     return targets

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
@@ -205,4 +206,47 @@ def test_a_locked_destination_stops_the_move_and_says_what_moved(
     lock.unlink()
     done = reshard(north, "--yes")
     assert done.returncode == 0, done.output
+    assert emulator.stats()["requests"] == []
+
+
+def reshard_at_a_terminal(lab: CliLab, answer: str) -> CliRun:
+    """`plume-fleet reshard` with its standard input a terminal (a pty) that types `answer`."""
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, f"{answer}\n".encode())
+        done = subprocess.run(
+            [str(PLUME_FLEET), "reshard"],
+            cwd=lab.project,
+            env=lab.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            stdin=terminal,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    return CliRun(["reshard"], done.returncode, done.stdout, done.stderr)
+
+
+def test_at_a_terminal_reshard_asks_and_moves_only_on_yes(
+    labs: dict[str, CliLab], emulator: EmulatorServer
+) -> None:
+    north, south = labs["north"], labs["south"]
+    write_fleet(north, move({"north": NORTH, "south": SOUTH}, ["N-1"], "south"))
+    exported = {name: lab.resources() for name, lab in labs.items()}
+
+    declined = reshard_at_a_terminal(north, "n")
+    assert declined.returncode == 1, declined.output
+    assert "Move 1 customer(s) and 2 node(s)? [y/N]" in declined.output
+    assert "not confirmed: nothing was moved" in declined.output
+    assert {name: lab.resources() for name, lab in labs.items()} == exported
+
+    emulator.reset_stats()
+    accepted = reshard_at_a_terminal(north, "y")
+    assert accepted.returncode == 0, accepted.output
+    assert "moved: 1 customer(s): N-1" in accepted.output
+    assert south.customer_urn("N-1") in south.resources()
+    assert north.customer_urn("N-1") not in north.resources()
     assert emulator.stats()["requests"] == []

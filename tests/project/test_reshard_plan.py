@@ -5,7 +5,11 @@ alignment (`reshard.providers`) the CLI's state move needs; the export fields it
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from plume_provider.fleet.stack_state import (
     ManagedCustomer,
@@ -14,7 +18,8 @@ from plume_provider.fleet.stack_state import (
     stack_state_from_export,
 )
 from plume_provider.reshard import ShardStack, aligned_source, plan_reshard
-from plume_provider.reshard.plan import plan_lines
+from plume_provider.reshard import command as reshard_command
+from plume_provider.reshard.plan import CustomerMove, StackMove, plan_lines
 
 FILE = "fleets/all.csv"
 CUSTOMER = "pulumi-python:dynamic/plume:Customer"
@@ -260,3 +265,60 @@ def test_the_export_reader_keeps_urns_dependencies_and_unfinished_operations() -
     assert read.customers["A1"].urn == customer_urn
     assert read.nodes["GW-1"].dependencies == (customer_urn,)
     assert read.pending == (urn("north", NODE, "node-GW-2"), urn("north", CUSTOMER, "customer-A2"))
+
+
+class RecordingPulumi:
+    """What `_move` asks of the CLI besides exports: imports and state moves, recorded."""
+
+    def __init__(self) -> None:
+        self.project = Path("/nonexistent-project")
+        self.calls: list[tuple[str, ...]] = []
+
+    def import_state(self, stack: str, document: dict[str, Any]) -> None:
+        self.calls.append(("import", stack, json.dumps(document, sort_keys=True)))
+
+    def state_move(self, source: str, dest: str, urns: tuple[str, ...]) -> None:
+        self.calls.append(("move", source, dest, *urns))
+
+
+def pair_exports() -> tuple[dict[str, Any], dict[str, Any]]:
+    source = export(
+        {"urn": urn("north", "pulumi:pulumi:Stack", "plume-fleet-north")},
+        provider("north", "id-n", "north"),
+        resource("north", CUSTOMER, "customer-N-1", "id-n"),
+    )
+    dest = export(
+        {"urn": urn("south", "pulumi:pulumi:Stack", "plume-fleet-south")},
+        provider("south", "id-s", "south"),
+    )
+    return source, dest
+
+
+def one_move() -> StackMove:
+    customer = CustomerMove("N-1", urn("north", CUSTOMER, "customer-N-1"), (), ())
+    return StackMove("north", "south", "south", (customer,))
+
+
+@pytest.mark.parametrize("updated_meanwhile", [False, True], ids=["unchanged", "updated"])
+def test_the_source_is_read_again_before_its_aligned_state_is_written_back(
+    monkeypatch: pytest.MonkeyPatch, updated_meanwhile: bool
+) -> None:
+    source, dest = pair_exports()
+    later = copy.deepcopy(source)
+    if updated_meanwhile:
+        later["deployment"]["resources"].append(resource("north", CUSTOMER, "customer-N-9", "id-n"))
+    reads = iter([source, dest, later])
+    monkeypatch.setattr(reshard_command, "export_stack", lambda name, project: next(reads))
+    pulumi = RecordingPulumi()
+
+    failure = reshard_command._move(pulumi, one_move())  # type: ignore[arg-type]
+
+    if updated_meanwhile:
+        assert failure is not None
+        assert "stack north changed while reshard was reading it" in failure.message
+        assert "nothing of this pair was moved" in failure.message
+        assert pulumi.calls == []  # the update's state is never overwritten
+    else:
+        assert failure is None
+        assert [c[0] for c in pulumi.calls] == ["import", "move"]
+        assert pulumi.calls[1] == ("move", "north", "south", urn("north", CUSTOMER, "customer-N-1"))
