@@ -35,6 +35,7 @@ __all__ = [
     "ManagedNode",
     "StackState",
     "StackStateError",
+    "backend_url",
     "cli_environment",
     "export_stack",
     "find_pulumi_cli",
@@ -164,22 +165,43 @@ def read_stack_state(stack: str, cwd: Path | None = None) -> StackState:
 
 
 BACKEND_LIST_PARALLEL: Final = "PULUMI_DIY_BACKEND_PARALLEL"
+BACKEND_COMPRESSIONS: Final = ("PULUMI_DIY_BACKEND_ZSTD", "PULUMI_DIY_BACKEND_GZIP")
+
+
+def backend_url(env: Mapping[str, str]) -> str:
+    """The backend a `pulumi` with this environment uses: `PULUMI_BACKEND_URL`, else the
+    current login of its `PULUMI_HOME` (`pulumi login <url>`; default `~/.pulumi`); "" when
+    neither says."""
+    if env.get("PULUMI_BACKEND_URL"):
+        return env["PULUMI_BACKEND_URL"]
+    home = Path(env["PULUMI_HOME"]) if env.get("PULUMI_HOME") else Path.home() / ".pulumi"
+    try:
+        current = json.loads((home / "credentials.json").read_text(encoding="utf-8"))["current"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return current if isinstance(current, str) else ""
 
 
 def cli_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a `pulumi` command that lists stacks (`stack ls`, the Automation
-    API's workspace): `base` (default: this process's), with the PostgreSQL backend's listing
-    kept to one worker unless the operator chose a number.
+    """The environment for the `pulumi` commands plume-fleet runs over stacks (`rollout`,
+    `reshard`): `base` (default: this process's), and on a PostgreSQL backend two settings the
+    operator has not chosen otherwise:
 
-    On v3.274.1 the PostgreSQL backend's listing holds a connection per worker while it asks
-    for another one, and its pool has 2 x GOMAXPROCS connections: with 4 stacks or more on a
-    2-core machine, `pulumi stack ls` waits forever (docs/upstream.md, "pulumi stack ls
-    deadlocks on the PostgreSQL backend"). One worker needs two connections.
+    * the listing kept to one worker: on v3.274.1 the PostgreSQL backend's listing holds a
+      connection per worker while it asks for another one, and its pool has 2 x GOMAXPROCS
+      connections: with 4 stacks or more on a 2-core machine, `pulumi stack ls` waits forever
+      (docs/upstream.md, "pulumi stack ls deadlocks on the PostgreSQL backend");
+    * the state written zstd-compressed (`PULUMI_DIY_BACKEND_ZSTD`, CLI v3.224 and later): the
+      backend stores each checkpoint base64-encoded in a JSON document the server parses, so
+      every step of an update costs the server as much CPU as the CLI; compressed, the server's
+      share almost vanishes and the CLI's halves (docs/performance.md, "The checkpoint tax").
+      Every CLI reads every form, whichever settings wrote it.
     """
     env = dict(os.environ if base is None else base)
-    backend = env.get("PULUMI_BACKEND_URL", "")
-    if backend.startswith(("postgres://", "postgresql://")):
+    if backend_url(env).startswith(("postgres://", "postgresql://")):
         env.setdefault(BACKEND_LIST_PARALLEL, "1")
+        if not any(name in env for name in BACKEND_COMPRESSIONS):
+            env[BACKEND_COMPRESSIONS[0]] = "true"
     return env
 
 

@@ -310,3 +310,31 @@ def test_listing_five_stacks_on_postgres_finishes_with_the_cli_environment(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(json.loads(done.stdout)) == 5
+
+
+def test_rollout_s_compressed_state_is_read_and_rewritten_by_a_cli_without_the_setting(
+    team_lab: tuple[CliLab, str], postgres_server: PostgresServer
+) -> None:
+    """A stack updated with `cli_environment` (as rollout and reshard run it) is stored
+    zstd-compressed; a teammate's CLI without the setting reads it, plans nothing, and its
+    next update stores it plain again, the compressed row gone: the forms mix safely."""
+    lab, database = team_lab
+    plain = dict(lab.env)
+    key = CHECKPOINT.format(database=database)
+    lab.env = cli_environment(plain)
+    lab.up()
+    stored = state_rows(postgres_server, database)
+    assert f"{key}.zst" in stored
+    assert key not in stored
+    assert not stored[f"{key}.zst"].lstrip().startswith(b"{")  # compressed, not JSON text
+
+    lab.env = plain
+    lab.emulator.reset_stats()
+    assert lab.preview().changes == {}
+    lab.refresh()
+    stored = state_rows(postgres_server, database)
+    assert key in stored
+    assert f"{key}.zst" not in stored
+    assert checkpoint(postgres_server, database)["latest"]["resources"]
+    assert lab.up().changes == {}
+    assert lab.mutating_calls() == {}
