@@ -62,8 +62,9 @@ def write_fleet(lab: CliLab, shards: Shards) -> None:
     use_fleet(lab, fleet_rows(shards), lab.stack)
 
 
-def reshard(lab: CliLab, *args: str) -> CliRun:
-    """`plume-fleet reshard` as the operator runs it, in the project, with the lab's CLI env."""
+def reshard(lab: CliLab, *args: str, stdin: int = subprocess.DEVNULL) -> CliRun:
+    """`plume-fleet reshard` as the operator runs it, in the project, with the lab's CLI env;
+    `stdin` (default: nothing, no terminal) a file descriptor to read from."""
     done = subprocess.run(
         [str(PLUME_FLEET), "reshard", *args],
         cwd=lab.project,
@@ -72,7 +73,7 @@ def reshard(lab: CliLab, *args: str) -> CliRun:
         text=True,
         timeout=600,
         check=False,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
     )
     return CliRun(["reshard", *args], done.returncode, done.stdout, done.stderr)
 
@@ -214,20 +215,10 @@ def reshard_at_a_terminal(lab: CliLab, answer: str) -> CliRun:
     controller, terminal = pty.openpty()
     try:
         os.write(controller, f"{answer}\n".encode())
-        done = subprocess.run(
-            [str(PLUME_FLEET), "reshard"],
-            cwd=lab.project,
-            env=lab.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            stdin=terminal,
-        )
+        return reshard(lab, stdin=terminal)
     finally:
         os.close(terminal)
         os.close(controller)
-    return CliRun(["reshard"], done.returncode, done.stdout, done.stderr)
 
 
 def test_at_a_terminal_reshard_asks_and_moves_only_on_yes(
