@@ -27,6 +27,7 @@ It prints numbers; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -49,6 +50,8 @@ from bench.provision import (  # noqa: E402
 from plume_emulator.testing import EmulatorProcess  # noqa: E402
 from plume_testkit.cli import find_cli  # noqa: E402
 from plume_testkit.postgres_server import PostgresServer  # noqa: E402
+
+_databases = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def run_lever(
     backend = None
     server_pid = None
     if postgres is not None:
-        backend = postgres.new_database(f"lever_{len(list(workdir.iterdir()))}")
+        backend = postgres.new_database(f"lever_{next(_databases)}")
         server_pid = postgres.process.pid if postgres.process else None
     stack = fleet_stack(
         cli,

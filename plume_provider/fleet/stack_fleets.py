@@ -31,10 +31,12 @@ def _config_dir(project: Path) -> Path:
     return project / str(settings.get("stackConfigDir") or ".")
 
 
-def stack_file_config(project: Path, stack: str) -> dict[str, Any]:
+def stack_file_config(project: Path, stack: str, config_dir: Path | None = None) -> dict[str, Any]:
     """The `config` of the stack's file, every namespace (empty when it has none); a secret
-    stays the `{secure: ...}` mapping the file holds."""
-    path = _config_dir(project) / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
+    stays the `{secure: ...}` mapping the file holds. `config_dir`: the project's
+    `stackConfigDir`, when the caller has read it already."""
+    directory = config_dir if config_dir is not None else _config_dir(project)
+    path = directory / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
     if not path.is_file():
         return {}
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -60,11 +62,18 @@ class StackFleets:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._config_dir = _config_dir(root)
+        self._configs: dict[str, dict[str, str | None]] = {}
         self._read: dict[tuple[tuple[str, str | None], ...], Fleet | FleetConfigError] = {}
 
     def config_of(self, stack: str) -> dict[str, str | None]:
-        """The stack's `plume-fleet:*` keys (unprefixed), from its stack file."""
-        return fleet_config_of(stack_file_config(self.root, stack))
+        """The stack's `plume-fleet:*` keys (unprefixed), from its stack file, read once; a copy
+        the caller may change."""
+        if stack not in self._configs:
+            self._configs[stack] = fleet_config_of(
+                stack_file_config(self.root, stack, self._config_dir)
+            )
+        return dict(self._configs[stack])
 
     def of(self, config: Mapping[str, str | None]) -> Fleet:
         """The fleet a stack with these `plume-fleet:*` keys (unprefixed) declares: read with

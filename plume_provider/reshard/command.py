@@ -69,12 +69,12 @@ def _shard_stacks(pulumi: Pulumi, globs: Sequence[str] | None) -> dict[Path, lis
     ]
     for name in names:
         config = fleets.config_of(name)
-        shard, fleet_file = config.pop("shard", None), config.get("fleetFile")
+        shard, fleet_file = config.get("shard"), config.get("fleetFile")
         if shard is None or not fleet_file:
             print(f"plume-fleet reshard: stack {name}: no plume-fleet:shard and fleetFile; skipped")
             continue
         try:
-            fleet = fleets.of({**config, "shard": shard})
+            fleet = fleets.of(config)
         except FleetConfigError as err:
             raise ReshardError(
                 f"stack {name}'s fleet has problems; fix them, then rerun (nothing was moved):\n"

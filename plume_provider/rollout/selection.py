@@ -53,10 +53,11 @@ def _by_glob(names: Sequence[str], patterns: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _by_fleet_file(project: Path, names: Sequence[str], fleet_file: Path) -> list[str]:
+def _by_fleet_file(
+    project: Path, fleets: StackFleets, names: Sequence[str], fleet_file: Path
+) -> list[str]:
     """The stacks whose `plume-fleet:fleetFile` is `fleet_file`, one per shard, every shard."""
     wanted = fleet_file.resolve()
-    fleets = StackFleets(project)
     by_shard: dict[str, list[str]] = {}
     for name in names:
         fleet = fleets.config_of(name)
@@ -99,8 +100,9 @@ def select_stacks(
     only: Iterable[str] = (),
 ) -> list[StackTarget]:
     """The stacks to run, in a stable order (shard order, else name order)."""
+    fleets = StackFleets(project)
     if fleet_file is not None:
-        chosen = _by_fleet_file(project, names, fleet_file)
+        chosen = _by_fleet_file(project, fleets, names, fleet_file)
     else:
         chosen = _by_glob(sorted(names), patterns or ["*"])
     subset = [n for n in only if n]
@@ -112,7 +114,6 @@ def select_stacks(
                 f"({', '.join(chosen)}); nothing was run"
             )
         chosen = [n for n in chosen if n in subset]
-    fleets = StackFleets(project)
     targets = []
     for name in chosen:
         fleet = fleets.config_of(name)
